@@ -1,0 +1,5 @@
+import sys
+
+from lucidtls.cli import main
+
+sys.exit(main())

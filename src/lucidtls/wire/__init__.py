@@ -1,0 +1,1 @@
+"""Bytes <-> typed messages. Strict, stateless, no crypto."""

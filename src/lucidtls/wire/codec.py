@@ -1,0 +1,166 @@
+"""Strict TLS presentation-language codec (RFC 8446 §3).
+
+``Reader`` never returns short data: a read past the end, a vector whose length prefix overruns
+its container, or (with ``finish()``) a trailing byte raises ``DecodeError``. ``Writer`` builds
+length-prefixed vectors and refuses values that do not fit their prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from lucidtls.errors import DecodeError
+
+
+class Reader:
+    __slots__ = ("_data", "_pos", "_end")
+
+    def __init__(self, data: bytes | bytearray | memoryview, start: int = 0,
+                 end: int | None = None) -> None:
+        self._data = bytes(data) if not isinstance(data, bytes) else data
+        self._pos = start
+        self._end = len(self._data) if end is None else end
+
+    # --- position -------------------------------------------------------------------------
+    @property
+    def remaining(self) -> int:
+        return self._end - self._pos
+
+    def at_end(self) -> bool:
+        return self._pos >= self._end
+
+    def finish(self, what: str = "message") -> None:
+        """Assert that everything was consumed (no trailing bytes)."""
+        if self._pos != self._end:
+            raise DecodeError(f"{self.remaining} trailing byte(s) after {what}")
+
+    def _take(self, n: int, what: str) -> int:
+        pos = self._pos
+        if n > self._end - pos:
+            raise DecodeError(f"truncated {what}: need {n} byte(s), have {self._end - pos}")
+        self._pos = pos + n
+        return pos
+
+    # --- scalars --------------------------------------------------------------------------
+    def u8(self, what: str = "u8") -> int:
+        pos = self._take(1, what)
+        return self._data[pos]
+
+    def u16(self, what: str = "u16") -> int:
+        pos = self._take(2, what)
+        return int.from_bytes(self._data[pos:pos + 2], "big")
+
+    def u24(self, what: str = "u24") -> int:
+        pos = self._take(3, what)
+        return int.from_bytes(self._data[pos:pos + 3], "big")
+
+    def u32(self, what: str = "u32") -> int:
+        pos = self._take(4, what)
+        return int.from_bytes(self._data[pos:pos + 4], "big")
+
+    def raw(self, n: int, what: str = "bytes") -> bytes:
+        pos = self._take(n, what)
+        return self._data[pos:pos + n]
+
+    def rest(self) -> bytes:
+        pos = self._pos
+        self._pos = self._end
+        return self._data[pos:self._end]
+
+    # --- vectors --------------------------------------------------------------------------
+    def vec8(self, what: str = "vector", min_len: int = 0) -> bytes:
+        return self._vec(self.u8(what), what, min_len)
+
+    def vec16(self, what: str = "vector", min_len: int = 0) -> bytes:
+        return self._vec(self.u16(what), what, min_len)
+
+    def vec24(self, what: str = "vector", min_len: int = 0) -> bytes:
+        return self._vec(self.u24(what), what, min_len)
+
+    def _vec(self, n: int, what: str, min_len: int) -> bytes:
+        if n < min_len:
+            raise DecodeError(f"{what} is {n} byte(s), shorter than the minimum {min_len}")
+        return self.raw(n, what)
+
+    def sub8(self, what: str = "block", min_len: int = 0) -> Reader:
+        return self._sub(self.u8(what), what, min_len)
+
+    def sub16(self, what: str = "block", min_len: int = 0) -> Reader:
+        return self._sub(self.u16(what), what, min_len)
+
+    def sub24(self, what: str = "block", min_len: int = 0) -> Reader:
+        return self._sub(self.u24(what), what, min_len)
+
+    def _sub(self, n: int, what: str, min_len: int) -> Reader:
+        if n < min_len:
+            raise DecodeError(f"{what} is {n} byte(s), shorter than the minimum {min_len}")
+        pos = self._take(n, what)
+        return Reader(self._data, pos, pos + n)
+
+    def u16_list(self, what: str = "list", min_len: int = 0) -> list[int]:
+        """A u16-length-prefixed list of u16 values (cipher suites, groups, schemes)."""
+        block = self.vec16(what, min_len)
+        if len(block) % 2:
+            raise DecodeError(f"{what} has an odd length {len(block)}")
+        return [int.from_bytes(block[i:i + 2], "big") for i in range(0, len(block), 2)]
+
+
+class Writer:
+    __slots__ = ("_buf",)
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def getvalue(self) -> bytes:
+        return bytes(self._buf)
+
+    def u8(self, v: int) -> Writer:
+        self._buf.append(v)
+        return self
+
+    def u16(self, v: int) -> Writer:
+        self._buf += v.to_bytes(2, "big")
+        return self
+
+    def u24(self, v: int) -> Writer:
+        self._buf += v.to_bytes(3, "big")
+        return self
+
+    def u32(self, v: int) -> Writer:
+        self._buf += v.to_bytes(4, "big")
+        return self
+
+    def raw(self, b: bytes) -> Writer:
+        self._buf += b
+        return self
+
+    def vec8(self, b: bytes) -> Writer:
+        return self._vec(b, 1)
+
+    def vec16(self, b: bytes) -> Writer:
+        return self._vec(b, 2)
+
+    def vec24(self, b: bytes) -> Writer:
+        return self._vec(b, 3)
+
+    def _vec(self, b: bytes, width: int) -> Writer:
+        if len(b) >= 1 << (8 * width):
+            raise ValueError(f"{len(b)} bytes do not fit a {width}-byte length prefix")
+        self._buf += len(b).to_bytes(width, "big")
+        self._buf += b
+        return self
+
+    def u16_list(self, values: list[int] | tuple[int, ...]) -> Writer:
+        return self.vec16(b"".join(int(v).to_bytes(2, "big") for v in values))
+
+    @contextmanager
+    def prefixed(self, width: int) -> Iterator[Writer]:
+        """``with w.prefixed(2): ...`` writes the enclosed bytes behind a length prefix."""
+        start = len(self._buf)
+        self._buf += bytes(width)
+        yield self
+        n = len(self._buf) - start - width
+        if n >= 1 << (8 * width):
+            raise ValueError(f"{n} bytes do not fit a {width}-byte length prefix")
+        self._buf[start:start + width] = n.to_bytes(width, "big")
