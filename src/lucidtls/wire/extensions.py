@@ -1,0 +1,672 @@
+"""Extensions: the one extension-block codec, and typed views over extension_data.
+
+Messages keep their extensions raw and ordered (``list[tuple[int, bytes]]``) so that unknown
+extensions survive and re-encoding is byte-exact. The views below are parsed on demand, from
+the raw data of one extension: ``SupportedVersionsClient.decode(ch.ext(43))`` or
+``ch.view(SupportedVersionsClient)``.
+
+Every ``decode`` is strict: a truncated or over-long field or a trailing byte raises
+``DecodeError``; a value the RFC forbids raises ``IllegalParameter``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, Self, TypeVar
+
+from lucidtls.errors import DecodeError, IllegalParameter
+from lucidtls.wire.codec import Reader, Writer
+from lucidtls.wire.enums import ExtensionType, describe
+
+RawExtensions = list[tuple[int, bytes]]
+
+
+# --- the extension block ----------------------------------------------------------------------
+def read_extensions(r: Reader, what: str = "extensions") -> RawExtensions:
+    """Read ``Extension extensions<0..2^16-1>`` from *r*; the one decoder for extension blocks.
+
+    A repeated extension type raises ``IllegalParameter`` (RFC 8446 §4.2).
+    """
+    block = r.sub16(what)
+    out: RawExtensions = []
+    seen: set[int] = set()
+    while not block.at_end():
+        ext_type = block.u16(f"{what}: extension_type")
+        data = block.vec16(f"{what}: extension_data of {describe(ExtensionType, ext_type)}")
+        if ext_type in seen:
+            raise IllegalParameter(
+                f"{what}: duplicate extension {describe(ExtensionType, ext_type)}")
+        seen.add(ext_type)
+        out.append((ext_type, data))
+    return out
+
+
+def write_extensions(w: Writer, extensions: RawExtensions) -> None:
+    """Write the u16-length-prefixed extension block, in the given order."""
+    with w.prefixed(2):
+        for ext_type, data in extensions:
+            w.u16(ext_type).vec16(data)
+
+
+def encode_extensions(extensions: RawExtensions) -> bytes:
+    w = Writer()
+    write_extensions(w, extensions)
+    return w.getvalue()
+
+
+def decode_extensions(data: bytes, what: str = "extensions") -> RawExtensions:
+    """A whole extension block (with its length prefix) and nothing else."""
+    r = Reader(data)
+    out = read_extensions(r, what)
+    r.finish(what)
+    return out
+
+
+class ExtensionView(Protocol):
+    """What every typed view offers; lets ``HasExtensions.view`` parse by class."""
+
+    ext_type: ClassVar[ExtensionType]
+
+    def encode(self) -> bytes: ...
+
+    @classmethod
+    def decode(cls, data: bytes) -> Self: ...
+
+
+V = TypeVar("V", bound=ExtensionView)
+
+
+class HasExtensions:
+    """Mixin for messages and entries that carry ``extensions: list[tuple[int, bytes]]``."""
+
+    __slots__ = ()
+    extensions: RawExtensions
+
+    def ext(self, ext_type: int) -> bytes | None:
+        """The raw extension_data of *ext_type*, or ``None`` when absent."""
+        for t, data in self.extensions:
+            if t == ext_type:
+                return data
+        return None
+
+    def has_ext(self, ext_type: int) -> bool:
+        return any(t == ext_type for t, _ in self.extensions)
+
+    def view(self, view_cls: type[V]) -> V | None:
+        """The extension parsed with *view_cls* (strict), or ``None`` when absent."""
+        data = self.ext(view_cls.ext_type)
+        return None if data is None else view_cls.decode(data)
+
+    def ext_types(self) -> list[int]:
+        return [t for t, _ in self.extensions]
+
+
+# --- small helpers ------------------------------------------------------------------------------
+def _u8_list(data: bytes) -> list[int]:
+    return list(data)
+
+
+def _u16s(values: list[int]) -> bytes:
+    return b"".join(v.to_bytes(2, "big") for v in values)
+
+
+def _require_empty(data: bytes, name: str) -> None:
+    if data:
+        raise DecodeError(f"{name} extension must be empty, has {len(data)} byte(s)")
+
+
+# --- server_name (RFC 6066 §3) ----------------------------------------------------------------
+_HOST_NAME = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerNameList:
+    """ClientHello ``server_name``: only host_name entries exist; at most one of them."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.server_name
+    host_names: list[str]
+
+    def encode(self) -> bytes:
+        w = Writer()
+        with w.prefixed(2):
+            for name in self.host_names:
+                w.u8(_HOST_NAME).vec16(name.encode("ascii"))
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> ServerNameList:
+        r = Reader(data)
+        lst = r.sub16("server_name_list", min_len=1)
+        names: list[str] = []
+        while not lst.at_end():
+            name_type = lst.u8("server_name: name_type")
+            if name_type != _HOST_NAME:
+                # The ServerName body is undefined for other types, so it cannot be skipped.
+                raise DecodeError(f"server_name: unknown name_type {name_type}")
+            raw = lst.vec16("server_name: host_name", min_len=1)
+            if names:
+                # RFC 6066 §3: no more than one name of the same name_type
+                raise IllegalParameter("server_name: more than one host_name")
+            if not raw.isascii():
+                raise DecodeError("server_name: host_name is not ASCII")
+            if raw.endswith(b"."):
+                # RFC 6066 §3: "without a trailing dot"
+                raise DecodeError("server_name: host_name has a trailing dot")
+            names.append(raw.decode("ascii"))
+        r.finish("server_name")
+        return cls(names)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerNameAck:
+    """ServerHello / EncryptedExtensions ``server_name``: empty extension_data (RFC 6066 §3)."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.server_name
+
+    def encode(self) -> bytes:
+        return b""
+
+    @classmethod
+    def decode(cls, data: bytes) -> ServerNameAck:
+        _require_empty(data, "server_name acknowledgement")
+        return cls()
+
+
+# --- supported_versions (RFC 8446 §4.2.1) -----------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SupportedVersionsClient:
+    """``ProtocolVersion versions<2..254>`` in the ClientHello."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.supported_versions
+    versions: list[int]
+
+    def encode(self) -> bytes:
+        return Writer().vec8(_u16s(self.versions)).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> SupportedVersionsClient:
+        r = Reader(data)
+        block = r.vec8("supported_versions: versions", min_len=2)
+        r.finish("supported_versions")
+        if len(block) % 2:
+            raise DecodeError(f"supported_versions: odd length {len(block)}")
+        return cls([int.from_bytes(block[i:i + 2], "big") for i in range(0, len(block), 2)])
+
+
+@dataclass(frozen=True, slots=True)
+class SupportedVersionsServer:
+    """``ProtocolVersion selected_version`` in ServerHello / HelloRetryRequest."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.supported_versions
+    version: int
+
+    def encode(self) -> bytes:
+        return self.version.to_bytes(2, "big")
+
+    @classmethod
+    def decode(cls, data: bytes) -> SupportedVersionsServer:
+        r = Reader(data)
+        version = r.u16("supported_versions: selected_version")
+        r.finish("supported_versions")
+        return cls(version)
+
+
+# --- u16 lists: supported_groups, signature_algorithms(_cert) ----------------------------------
+@dataclass(frozen=True, slots=True)
+class SupportedGroups:
+    """``NamedGroup named_group_list<2..2^16-1>`` (RFC 8446 §4.2.7)."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.supported_groups
+    groups: list[int]
+
+    def encode(self) -> bytes:
+        return Writer().u16_list(self.groups).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> SupportedGroups:
+        r = Reader(data)
+        groups = r.u16_list("supported_groups: named_group_list", min_len=2)
+        r.finish("supported_groups")
+        return cls(groups)
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureAlgorithms:
+    """``SignatureScheme supported_signature_algorithms<2..2^16-2>`` (RFC 8446 §4.2.3)."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.signature_algorithms
+    schemes: list[int]
+
+    def encode(self) -> bytes:
+        return Writer().u16_list(self.schemes).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Self:
+        r = Reader(data)
+        schemes = r.u16_list(f"{cls.ext_type.name}: supported_signature_algorithms", min_len=2)
+        r.finish(cls.ext_type.name)
+        return cls(schemes)
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureAlgorithmsCert(SignatureAlgorithms):
+    """Same shape as ``signature_algorithms``; constrains certificate signatures."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.signature_algorithms_cert
+
+
+# --- key_share (RFC 8446 §4.2.8) ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class KeyShareEntry:
+    """``struct { NamedGroup group; opaque key_exchange<1..2^16-1>; }``."""
+
+    group: int
+    key_exchange: bytes
+
+    def write(self, w: Writer) -> None:
+        w.u16(self.group).vec16(self.key_exchange)
+
+    @classmethod
+    def read(cls, r: Reader) -> KeyShareEntry:
+        group = r.u16("key_share: group")
+        key_exchange = r.vec16("key_share: key_exchange", min_len=1)
+        return cls(group, key_exchange)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyShareClientHello:
+    """``KeyShareEntry client_shares<0..2^16-1>``; an empty list asks for a HelloRetryRequest."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.key_share
+    entries: list[KeyShareEntry]
+
+    def encode(self) -> bytes:
+        w = Writer()
+        with w.prefixed(2):
+            for entry in self.entries:
+                entry.write(w)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> KeyShareClientHello:
+        r = Reader(data)
+        block = r.sub16("key_share: client_shares")
+        r.finish("key_share")
+        entries: list[KeyShareEntry] = []
+        seen: set[int] = set()
+        while not block.at_end():
+            entry = KeyShareEntry.read(block)
+            if entry.group in seen:
+                # RFC 8446 §4.2.8: clients MUST NOT offer multiple shares for the same group
+                raise IllegalParameter(f"key_share: two shares for group 0x{entry.group:04x}")
+            seen.add(entry.group)
+            entries.append(entry)
+        return cls(entries)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyShareServerHello:
+    """``KeyShareEntry server_share`` in the ServerHello."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.key_share
+    entry: KeyShareEntry
+
+    def encode(self) -> bytes:
+        w = Writer()
+        self.entry.write(w)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> KeyShareServerHello:
+        r = Reader(data)
+        entry = KeyShareEntry.read(r)
+        r.finish("key_share")
+        return cls(entry)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyShareHelloRetryRequest:
+    """``NamedGroup selected_group`` in the HelloRetryRequest."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.key_share
+    selected_group: int
+
+    def encode(self) -> bytes:
+        return self.selected_group.to_bytes(2, "big")
+
+    @classmethod
+    def decode(cls, data: bytes) -> KeyShareHelloRetryRequest:
+        r = Reader(data)
+        group = r.u16("key_share: selected_group")
+        r.finish("key_share")
+        return cls(group)
+
+
+# --- application_layer_protocol_negotiation (RFC 7301 §3.1) ----------------------------------
+@dataclass(frozen=True, slots=True)
+class ALPN:
+    """``ProtocolName protocol_name_list<2..2^16-1>``, each name ``<1..2^8-1>``."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.application_layer_protocol_negotiation
+    protocols: list[bytes]
+
+    def encode(self) -> bytes:
+        w = Writer()
+        with w.prefixed(2):
+            for name in self.protocols:
+                w.vec8(name)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> ALPN:
+        r = Reader(data)
+        block = r.sub16("alpn: protocol_name_list", min_len=2)
+        r.finish("alpn")
+        protocols: list[bytes] = []
+        while not block.at_end():
+            protocols.append(block.vec8("alpn: protocol name", min_len=1))
+        return cls(protocols)
+
+
+# --- cookie (RFC 8446 §4.2.2) -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Cookie:
+    """``opaque cookie<1..2^16-1>``."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.cookie
+    cookie: bytes
+
+    def encode(self) -> bytes:
+        return Writer().vec16(self.cookie).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Cookie:
+        r = Reader(data)
+        cookie = r.vec16("cookie", min_len=1)
+        r.finish("cookie")
+        return cls(cookie)
+
+
+# --- psk_key_exchange_modes (RFC 8446 §4.2.9) --------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PskKeyExchangeModes:
+    """``PskKeyExchangeMode ke_modes<1..255>``."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.psk_key_exchange_modes
+    modes: list[int]
+
+    def encode(self) -> bytes:
+        return Writer().vec8(bytes(self.modes)).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> PskKeyExchangeModes:
+        r = Reader(data)
+        modes = r.vec8("psk_key_exchange_modes: ke_modes", min_len=1)
+        r.finish("psk_key_exchange_modes")
+        return cls(_u8_list(modes))
+
+
+# --- pre_shared_key (RFC 8446 §4.2.11) ----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PskIdentity:
+    """``struct { opaque identity<1..2^16-1>; uint32 obfuscated_ticket_age; }``."""
+
+    identity: bytes
+    obfuscated_ticket_age: int
+
+
+@dataclass(frozen=True, slots=True)
+class PreSharedKeyClientHello:
+    """``OfferedPsks``: identities<7..2^16-1> then binders<33..2^16-1> (each <32..255>)."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.pre_shared_key
+    identities: list[PskIdentity]
+    binders: list[bytes]
+
+    def encode_identities(self) -> bytes:
+        w = Writer()
+        with w.prefixed(2):
+            for ident in self.identities:
+                w.vec16(ident.identity).u32(ident.obfuscated_ticket_age)
+        return w.getvalue()
+
+    def encode_binders(self) -> bytes:
+        w = Writer()
+        with w.prefixed(2):
+            for binder in self.binders:
+                w.vec8(binder)
+        return w.getvalue()
+
+    def binders_length(self) -> int:
+        """Bytes of the binders block (prefix included): what the binder transcript omits."""
+        return 2 + sum(1 + len(b) for b in self.binders)
+
+    def encode(self) -> bytes:
+        return self.encode_identities() + self.encode_binders()
+
+    @classmethod
+    def decode(cls, data: bytes) -> PreSharedKeyClientHello:
+        r = Reader(data)
+        ids = r.sub16("pre_shared_key: identities", min_len=7)
+        identities: list[PskIdentity] = []
+        while not ids.at_end():
+            identity = ids.vec16("pre_shared_key: identity", min_len=1)
+            age = ids.u32("pre_shared_key: obfuscated_ticket_age")
+            identities.append(PskIdentity(identity, age))
+        bnd = r.sub16("pre_shared_key: binders", min_len=33)
+        r.finish("pre_shared_key")
+        binders: list[bytes] = []
+        while not bnd.at_end():
+            binders.append(bnd.vec8("pre_shared_key: binder", min_len=32))
+        if len(binders) != len(identities):
+            # RFC 8446 §4.2.11: one binder per identity
+            raise IllegalParameter(
+                f"pre_shared_key: {len(identities)} identities but {len(binders)} binders")
+        return cls(identities, binders)
+
+
+@dataclass(frozen=True, slots=True)
+class PreSharedKeyServerHello:
+    """``uint16 selected_identity``."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.pre_shared_key
+    selected_identity: int
+
+    def encode(self) -> bytes:
+        return self.selected_identity.to_bytes(2, "big")
+
+    @classmethod
+    def decode(cls, data: bytes) -> PreSharedKeyServerHello:
+        r = Reader(data)
+        selected = r.u16("pre_shared_key: selected_identity")
+        r.finish("pre_shared_key")
+        return cls(selected)
+
+
+# --- empty-bodied extensions --------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PostHandshakeAuth:
+    """RFC 8446 §4.2.6: empty extension_data."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.post_handshake_auth
+
+    def encode(self) -> bytes:
+        return b""
+
+    @classmethod
+    def decode(cls, data: bytes) -> PostHandshakeAuth:
+        _require_empty(data, "post_handshake_auth")
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendedMasterSecret:
+    """RFC 7627 §5.1: empty extension_data."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.extended_master_secret
+
+    def encode(self) -> bytes:
+        return b""
+
+    @classmethod
+    def decode(cls, data: bytes) -> ExtendedMasterSecret:
+        _require_empty(data, "extended_master_secret")
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyDataIndication:
+    """``early_data`` in ClientHello / EncryptedExtensions: empty (RFC 8446 §4.2.10)."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.early_data
+
+    def encode(self) -> bytes:
+        return b""
+
+    @classmethod
+    def decode(cls, data: bytes) -> EarlyDataIndication:
+        _require_empty(data, "early_data")
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyDataMaxSize:
+    """``early_data`` in NewSessionTicket: ``uint32 max_early_data_size`` (RFC 8446 §4.2.10)."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.early_data
+    max_early_data_size: int
+
+    def encode(self) -> bytes:
+        return self.max_early_data_size.to_bytes(4, "big")
+
+    @classmethod
+    def decode(cls, data: bytes) -> EarlyDataMaxSize:
+        r = Reader(data)
+        size = r.u32("early_data: max_early_data_size")
+        r.finish("early_data")
+        return cls(size)
+
+
+# --- TLS 1.2 era -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RenegotiationInfo:
+    """``opaque renegotiated_connection<0..255>`` (RFC 5746 §3.2)."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.renegotiation_info
+    renegotiated_connection: bytes = b""
+
+    def encode(self) -> bytes:
+        return Writer().vec8(self.renegotiated_connection).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> RenegotiationInfo:
+        r = Reader(data)
+        value = r.vec8("renegotiation_info: renegotiated_connection")
+        r.finish("renegotiation_info")
+        return cls(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ECPointFormats:
+    """``ECPointFormat ec_point_format_list<1..2^8-1>`` (RFC 8422 §5.1.2)."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.ec_point_formats
+    formats: list[int]
+
+    def encode(self) -> bytes:
+        return Writer().vec8(bytes(self.formats)).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> ECPointFormats:
+        r = Reader(data)
+        formats = r.vec8("ec_point_formats: ec_point_format_list", min_len=1)
+        r.finish("ec_point_formats")
+        return cls(_u8_list(formats))
+
+
+# --- certificate_authorities (RFC 8446 §4.2.4) ------------------------------------------------
+def write_distinguished_names(w: Writer, names: list[bytes]) -> None:
+    with w.prefixed(2):
+        for name in names:
+            w.vec16(name)
+
+
+def read_distinguished_names(r: Reader, what: str, min_len: int) -> list[bytes]:
+    """``DistinguishedName names<min_len..2^16-1>``, each ``opaque <1..2^16-1>`` (DER)."""
+    block = r.sub16(what, min_len=min_len)
+    names: list[bytes] = []
+    while not block.at_end():
+        names.append(block.vec16(f"{what}: DistinguishedName", min_len=1))
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateAuthorities:
+    """``DistinguishedName authorities<3..2^16-1>``."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.certificate_authorities
+    authorities: list[bytes]
+
+    def encode(self) -> bytes:
+        w = Writer()
+        write_distinguished_names(w, self.authorities)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> CertificateAuthorities:
+        r = Reader(data)
+        names = read_distinguished_names(r, "certificate_authorities", min_len=3)
+        r.finish("certificate_authorities")
+        return cls(names)
+
+
+# --- padding (RFC 7685 §3) ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Padding:
+    """*length* zero bytes."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.padding
+    length: int
+
+    def encode(self) -> bytes:
+        return bytes(self.length)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Padding:
+        # RFC 7685 §3: the extension_data consists entirely of zero bytes
+        if data.count(0) != len(data):
+            raise DecodeError("padding: extension_data is not all zero bytes")
+        return cls(len(data))
+
+
+# --- record_size_limit (RFC 8449 §4) ------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RecordSizeLimit:
+    """``uint16 RecordSizeLimit``; values below 64 are illegal."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.record_size_limit
+    limit: int
+
+    def encode(self) -> bytes:
+        return self.limit.to_bytes(2, "big")
+
+    @classmethod
+    def decode(cls, data: bytes) -> RecordSizeLimit:
+        r = Reader(data)
+        limit = r.u16("record_size_limit")
+        r.finish("record_size_limit")
+        if limit < 64:
+            # RFC 8449 §4: receipt of a value below 64 is an illegal_parameter error
+            raise IllegalParameter(f"record_size_limit {limit} is below the minimum 64")
+        return cls(limit)
+
+
+ALL_VIEWS: tuple[type[ExtensionView], ...] = (
+    ServerNameList, ServerNameAck, SupportedVersionsClient, SupportedVersionsServer,
+    SupportedGroups, SignatureAlgorithms, SignatureAlgorithmsCert, KeyShareClientHello,
+    KeyShareServerHello, KeyShareHelloRetryRequest, ALPN, Cookie, PskKeyExchangeModes,
+    PreSharedKeyClientHello, PreSharedKeyServerHello, PostHandshakeAuth, ExtendedMasterSecret,
+    EarlyDataIndication, EarlyDataMaxSize, RenegotiationInfo, ECPointFormats,
+    CertificateAuthorities, Padding, RecordSizeLimit,
+)
+"""Every typed view, for tests and tooling."""
