@@ -1,0 +1,170 @@
+"""Record protection: one object per direction and key, each with its own sequence number.
+
+TLS 1.3 (RFC 8446 §5.2, §5.3): nonce = iv XOR left-padded 64-bit sequence number; the AAD is
+the 5-byte record header; the output is a whole TLSCiphertext record.
+
+TLS 1.2 AEAD (RFC 5246 §6.2.3.3): AAD = seq_num(8) || type(1) || version(2) || length(2), where
+length is the *plaintext* length. AES-GCM (RFC 5288 §3) carries an 8-byte explicit nonce in the
+record (we send the sequence number, which can never repeat under one key); ChaCha20-Poly1305
+(RFC 7905 §2) uses iv XOR seq like TLS 1.3 and carries no explicit nonce.
+
+The AEAD object is built once per key; per record we only build the nonce, AAD and output.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from lucidtls.crypto.suites import Suite
+from lucidtls.errors import ConfigError, RecordError, alert_error
+from lucidtls.wire.enums import AlertDescription, ContentType
+
+# Sizes the record layer needs to enforce limits (RFC 8446 §5.2, RFC 5246 §6.2.3).
+AEAD_TAG_LEN = 16
+TLS12_GCM_EXPLICIT_NONCE_LEN = 8
+TLS13_RECORD_OVERHEAD = AEAD_TAG_LEN  # plus the 1-byte inner content type, counted by the caller
+TLS13_MAX_CIPHERTEXT = 2**14 + 256  # TLSCiphertext.length limit (RFC 8446 §5.2)
+TLS12_MAX_CIPHERTEXT = 2**14 + 2048  # TLSCiphertext.length limit (RFC 5246 §6.2.3)
+RECORD_HEADER_LEN = 5
+
+_SEQ_LIMIT = 2**64  # RFC 8446 §5.3 / RFC 5246 §6.1: the sequence number must not wrap
+_HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
+_AAD12 = struct.Struct(">QBHH")  # seq_num, type, version, length
+_TLS12 = 0x0303
+_APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
+
+_Aead = AESGCM | ChaCha20Poly1305
+
+
+def _make_aead(suite: Suite, key: bytes) -> _Aead:
+    if len(key) != suite.key_len:
+        raise ConfigError(f"{suite.name} needs a {suite.key_len}-byte key, got {len(key)}")
+    if suite.aead == "CHACHA20_POLY1305":
+        return ChaCha20Poly1305(key)
+    return AESGCM(key)
+
+
+def confidentiality_limit(suite: Suite) -> int:
+    """Records that may be protected under one key before it must be updated (RFC 8446 §5.5).
+
+    AES-GCM: 2^24.5 full-size records. ChaCha20-Poly1305: no practical limit; we return the
+    sequence-number space.
+    """
+    if suite.aead == "CHACHA20_POLY1305":
+        return _SEQ_LIMIT - 1
+    return 23_726_566  # floor(2 ** 24.5)
+
+
+def _bad_record_mac(reason: str) -> RecordError:
+    err = alert_error(AlertDescription.bad_record_mac, reason)
+    assert isinstance(err, RecordError)
+    return err
+
+
+def _exhausted() -> RecordError:
+    # Cannot happen in practice (key updates come far earlier), but a wrapped nonce must never
+    # be produced.
+    return RecordError("record sequence number exhausted", AlertDescription.internal_error)
+
+
+class Tls13Protection:
+    """TLS 1.3 record protection for one direction under one traffic key."""
+
+    __slots__ = ("_aead", "_iv", "seq", "suite")
+
+    overhead: int = AEAD_TAG_LEN
+
+    def __init__(self, suite: Suite, key: bytes, iv: bytes) -> None:
+        if len(iv) != 12:
+            raise ConfigError(f"TLS 1.3 record protection needs a 12-byte IV, got {len(iv)}")
+        self.suite = suite
+        self.seq = 0
+        self._aead = _make_aead(suite, key)
+        self._iv = int.from_bytes(iv, "big")
+
+    def seal(self, inner_plaintext: bytes) -> bytes:
+        """Encrypt a TLSInnerPlaintext (content || type || zeros); return the whole record."""
+        seq = self.seq
+        if seq >= _SEQ_LIMIT:
+            raise _exhausted()
+        header = _HEADER.pack(_APPLICATION_DATA, _TLS12, len(inner_plaintext) + AEAD_TAG_LEN)
+        nonce = (self._iv ^ seq).to_bytes(12, "big")
+        sealed = self._aead.encrypt(nonce, inner_plaintext, header)
+        self.seq = seq + 1
+        return header + sealed
+
+    def open(self, header: bytes, ciphertext: bytes) -> bytes:
+        """Decrypt one record body (AAD = its 5-byte header); return the TLSInnerPlaintext."""
+        seq = self.seq
+        if len(ciphertext) < AEAD_TAG_LEN:
+            raise _bad_record_mac("record shorter than the AEAD tag")
+        if seq >= _SEQ_LIMIT:
+            raise _exhausted()
+        nonce = (self._iv ^ seq).to_bytes(12, "big")
+        try:
+            plaintext = self._aead.decrypt(nonce, ciphertext, header)
+        except InvalidTag:
+            raise _bad_record_mac("record failed AEAD authentication") from None
+        self.seq = seq + 1
+        return plaintext
+
+
+class Tls12Protection:
+    """TLS 1.2 AEAD record protection (AES-GCM or ChaCha20-Poly1305) for one direction."""
+
+    __slots__ = ("_aead", "_fixed_iv", "_gcm", "_iv", "overhead", "seq", "suite")
+
+    def __init__(self, suite: Suite, key: bytes, fixed_iv: bytes) -> None:
+        if len(fixed_iv) != suite.iv_len:
+            raise ConfigError(
+                f"{suite.name} needs a {suite.iv_len}-byte fixed IV, got {len(fixed_iv)}"
+            )
+        self.suite = suite
+        self.seq = 0
+        self._aead = _make_aead(suite, key)
+        self._gcm = suite.aead != "CHACHA20_POLY1305"
+        self._fixed_iv = bytes(fixed_iv)
+        self._iv = int.from_bytes(fixed_iv, "big")
+        self.overhead = AEAD_TAG_LEN + (TLS12_GCM_EXPLICIT_NONCE_LEN if self._gcm else 0)
+
+    def seal(self, content_type: int, plaintext: bytes) -> bytes:
+        """Encrypt one fragment; return the whole TLSCiphertext record (header included)."""
+        seq = self.seq
+        if seq >= _SEQ_LIMIT:
+            raise _exhausted()
+        aad = _AAD12.pack(seq, content_type, _TLS12, len(plaintext))
+        if self._gcm:
+            explicit = seq.to_bytes(8, "big")  # RFC 5288 §3: unique per key; seq suffices
+            sealed = self._aead.encrypt(self._fixed_iv + explicit, plaintext, aad)
+            body_len = TLS12_GCM_EXPLICIT_NONCE_LEN + len(sealed)
+            record = _HEADER.pack(content_type, _TLS12, body_len) + explicit + sealed
+        else:
+            sealed = self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), plaintext, aad)
+            record = _HEADER.pack(content_type, _TLS12, len(sealed)) + sealed
+        self.seq = seq + 1
+        return record
+
+    def open(self, content_type: int, ciphertext: bytes) -> bytes:
+        """Decrypt one record body (the bytes after the 5-byte header); return the plaintext."""
+        seq = self.seq
+        if len(ciphertext) < self.overhead:
+            raise _bad_record_mac("record shorter than the AEAD overhead")
+        if seq >= _SEQ_LIMIT:
+            raise _exhausted()
+        plaintext_len = len(ciphertext) - self.overhead
+        aad = _AAD12.pack(seq, content_type, _TLS12, plaintext_len)
+        if self._gcm:
+            nonce = self._fixed_iv + ciphertext[:TLS12_GCM_EXPLICIT_NONCE_LEN]
+            body = ciphertext[TLS12_GCM_EXPLICIT_NONCE_LEN:]
+        else:
+            nonce = (self._iv ^ seq).to_bytes(12, "big")
+            body = ciphertext
+        try:
+            plaintext = self._aead.decrypt(nonce, body, aad)
+        except InvalidTag:
+            raise _bad_record_mac("record failed AEAD authentication") from None
+        self.seq = seq + 1
+        return plaintext
