@@ -1,0 +1,258 @@
+"""Key schedules: TLS 1.3 (RFC 8446 §7) and TLS 1.2 (RFC 5246 §5, §6.3, §8.1; RFC 7627; RFC 5705).
+
+The TLS 1.3 schedule is a chain of types — ``EarlySecret`` → ``HandshakeSecret`` →
+``MasterSecret`` — and each stage only offers the secrets RFC 8446 §7.1 derives from it.
+Traffic keys can only come from a derived traffic secret, never from an extracted stage secret.
+
+``hash`` arguments are ``cryptography`` hash instances (``suite.hash``).
+"""
+
+from __future__ import annotations
+
+import hmac as _std_hmac
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as _hmac
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+from lucidtls.crypto.suites import Suite
+
+_HashAlg = hashes.HashAlgorithm
+
+
+# --- primitives ----------------------------------------------------------------------------------
+def hash_bytes(hash: _HashAlg, data: bytes) -> bytes:
+    """Hash(data) with a fresh context."""
+    h = hashes.Hash(hash)
+    h.update(data)
+    return h.finalize()
+
+
+def hmac_bytes(hash: _HashAlg, key: bytes, data: bytes) -> bytes:
+    h = _hmac.HMAC(key, hash)
+    h.update(data)
+    return h.finalize()
+
+
+def hkdf_extract(hash: _HashAlg, salt: bytes, ikm: bytes) -> bytes:
+    """HKDF-Extract (RFC 5869 §2.2)."""
+    return HKDF.extract(hash, salt, ikm)
+
+
+def hkdf_expand_label(
+    hash: _HashAlg, secret: bytes, label: bytes, context: bytes, length: int
+) -> bytes:
+    """HKDF-Expand-Label (RFC 8446 §7.1); *label* is given without the "tls13 " prefix."""
+    full_label = b"tls13 " + label
+    info = (
+        length.to_bytes(2, "big")
+        + bytes((len(full_label),))
+        + full_label
+        + bytes((len(context),))
+        + context
+    )
+    return HKDFExpand(hash, length, info).derive(secret)
+
+
+def derive_secret(hash: _HashAlg, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
+    """Derive-Secret (RFC 8446 §7.1), given Transcript-Hash(Messages) already computed."""
+    return hkdf_expand_label(hash, secret, label, transcript_hash, hash.digest_size)
+
+
+def _empty_hash(hash: _HashAlg) -> bytes:
+    return hash_bytes(hash, b"")
+
+
+# --- TLS 1.3 typestate schedule (RFC 8446 §7.1) --------------------------------------------------
+class EarlySecret:
+    """Early Secret = HKDF-Extract(0, PSK or 0). Leads to the handshake secret."""
+
+    __slots__ = ("has_psk", "hash", "secret")
+
+    def __init__(self, suite_hash: _HashAlg, psk: bytes | None = None) -> None:
+        self.hash = suite_hash
+        self.has_psk = psk is not None
+        zeros = bytes(suite_hash.digest_size)
+        self.secret = hkdf_extract(suite_hash, zeros, psk if psk is not None else zeros)
+
+    def binder_key(self, *, external: bool) -> bytes:
+        """ "ext binder" / "res binder" (RFC 8446 §7.1, §4.2.11.2)."""
+        label = b"ext binder" if external else b"res binder"
+        return derive_secret(self.hash, self.secret, label, _empty_hash(self.hash))
+
+    def client_early_traffic_secret(self, client_hello_hash: bytes) -> bytes:
+        return derive_secret(self.hash, self.secret, b"c e traffic", client_hello_hash)
+
+    def early_exporter_master_secret(self, client_hello_hash: bytes) -> bytes:
+        return derive_secret(self.hash, self.secret, b"e exp master", client_hello_hash)
+
+    def handshake(self, shared_secret: bytes | None) -> HandshakeSecret:
+        """Handshake Secret = HKDF-Extract(Derive-Secret(., "derived", ""), (EC)DHE).
+
+        ``None`` means psk_ke mode (no (EC)DHE): the IKM is a string of zeros.
+        """
+        salt = derive_secret(self.hash, self.secret, b"derived", _empty_hash(self.hash))
+        ikm = shared_secret if shared_secret is not None else bytes(self.hash.digest_size)
+        return HandshakeSecret(self.hash, hkdf_extract(self.hash, salt, ikm))
+
+
+class HandshakeSecret:
+    """Handshake Secret: the handshake traffic secrets, then the master secret."""
+
+    __slots__ = ("hash", "secret")
+
+    def __init__(self, suite_hash: _HashAlg, secret: bytes) -> None:
+        self.hash = suite_hash
+        self.secret = secret
+
+    def client_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
+        """Over ClientHello...ServerHello."""
+        return derive_secret(self.hash, self.secret, b"c hs traffic", transcript_hash)
+
+    def server_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
+        """Over ClientHello...ServerHello."""
+        return derive_secret(self.hash, self.secret, b"s hs traffic", transcript_hash)
+
+    def master(self) -> MasterSecret:
+        salt = derive_secret(self.hash, self.secret, b"derived", _empty_hash(self.hash))
+        zeros = bytes(self.hash.digest_size)
+        return MasterSecret(self.hash, hkdf_extract(self.hash, salt, zeros))
+
+
+class MasterSecret:
+    """Master Secret: application traffic, exporter and resumption secrets."""
+
+    __slots__ = ("hash", "secret")
+
+    def __init__(self, suite_hash: _HashAlg, secret: bytes) -> None:
+        self.hash = suite_hash
+        self.secret = secret
+
+    def client_application_traffic_secret_0(self, transcript_hash: bytes) -> bytes:
+        """Over ClientHello...server Finished."""
+        return derive_secret(self.hash, self.secret, b"c ap traffic", transcript_hash)
+
+    def server_application_traffic_secret_0(self, transcript_hash: bytes) -> bytes:
+        """Over ClientHello...server Finished."""
+        return derive_secret(self.hash, self.secret, b"s ap traffic", transcript_hash)
+
+    def exporter_master_secret(self, transcript_hash: bytes) -> bytes:
+        """Over ClientHello...server Finished."""
+        return derive_secret(self.hash, self.secret, b"exp master", transcript_hash)
+
+    def resumption_master_secret(self, transcript_hash: bytes) -> bytes:
+        """Over ClientHello...client Finished."""
+        return derive_secret(self.hash, self.secret, b"res master", transcript_hash)
+
+
+# --- TLS 1.3 free functions ----------------------------------------------------------------------
+def traffic_keys(suite: Suite, secret: bytes) -> tuple[bytes, bytes]:
+    """(write_key, write_iv) from a traffic secret (RFC 8446 §7.3)."""
+    h = suite.hash
+    key = hkdf_expand_label(h, secret, b"key", b"", suite.key_len)
+    iv = hkdf_expand_label(h, secret, b"iv", b"", 12)
+    return key, iv
+
+
+def next_traffic_secret(hash: _HashAlg, secret: bytes) -> bytes:
+    """application_traffic_secret_N+1 (RFC 8446 §7.2, KeyUpdate)."""
+    return hkdf_expand_label(hash, secret, b"traffic upd", b"", hash.digest_size)
+
+
+def finished_key(hash: _HashAlg, base_key: bytes) -> bytes:
+    """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) (RFC 8446 §4.4.4)."""
+    return hkdf_expand_label(hash, base_key, b"finished", b"", hash.digest_size)
+
+
+def finished_verify_data(hash: _HashAlg, base_key: bytes, transcript_hash: bytes) -> bytes:
+    """verify_data = HMAC(finished_key, Transcript-Hash(...)) (RFC 8446 §4.4.4).
+
+    Also the PSK binder when *base_key* is the binder key (RFC 8446 §4.2.11.2).
+    """
+    return hmac_bytes(hash, finished_key(hash, base_key), transcript_hash)
+
+
+def verify_finished(expected: bytes, received: bytes) -> bool:
+    """Constant-time comparison of Finished verify_data (or a binder)."""
+    return _std_hmac.compare_digest(expected, received)
+
+
+def resumption_psk(hash: _HashAlg, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:
+    """The PSK of a ticket (RFC 8446 §4.6.1)."""
+    return hkdf_expand_label(
+        hash, resumption_master_secret, b"resumption", ticket_nonce, hash.digest_size
+    )
+
+
+def exporter_13(
+    hash: _HashAlg, exporter_master_secret: bytes, label: bytes, context: bytes, length: int
+) -> bytes:
+    """TLS-Exporter(label, context_value, key_length) (RFC 8446 §7.5)."""
+    inner = derive_secret(hash, exporter_master_secret, label, _empty_hash(hash))
+    return hkdf_expand_label(hash, inner, b"exporter", hash_bytes(hash, context), length)
+
+
+# --- TLS 1.2 (RFC 5246 §5) -----------------------------------------------------------------------
+def prf12(hash: _HashAlg, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
+    """PRF(secret, label, seed) = P_hash(secret, label + seed), truncated to *length*."""
+    base = _hmac.HMAC(secret, hash)
+    full_seed = label + seed
+    out = bytearray()
+    a = full_seed  # A(0)
+    while len(out) < length:
+        h = base.copy()
+        h.update(a)
+        a = h.finalize()  # A(i) = HMAC(secret, A(i-1))
+        h = base.copy()
+        h.update(a + full_seed)
+        out += h.finalize()
+    return bytes(out[:length])
+
+
+def master_secret_12(
+    hash: _HashAlg, premaster: bytes, client_random: bytes, server_random: bytes
+) -> bytes:
+    """RFC 5246 §8.1."""
+    return prf12(hash, premaster, b"master secret", client_random + server_random, 48)
+
+
+def extended_master_secret_12(hash: _HashAlg, premaster: bytes, session_hash: bytes) -> bytes:
+    """RFC 7627 §4: session_hash = Hash(handshake messages through ClientKeyExchange)."""
+    return prf12(hash, premaster, b"extended master secret", session_hash, 48)
+
+
+def key_block_12(
+    suite: Suite, master: bytes, client_random: bytes, server_random: bytes
+) -> tuple[bytes, bytes, bytes, bytes]:
+    """(client_write_key, server_write_key, client_write_IV, server_write_IV) (RFC 5246 §6.3).
+
+    AEAD suites have no MAC keys; the IVs are ``suite.iv_len`` bytes (RFC 5288 §3, RFC 7905 §2).
+    """
+    k, n = suite.key_len, suite.iv_len
+    block = prf12(
+        suite.hash, master, b"key expansion", server_random + client_random, 2 * k + 2 * n
+    )
+    return block[:k], block[k : 2 * k], block[2 * k : 2 * k + n], block[2 * k + n :]
+
+
+def finished_12(hash: _HashAlg, master: bytes, label: bytes, handshake_hash: bytes) -> bytes:
+    """verify_data (12 bytes); label b"client finished" or b"server finished" (RFC 5246 §7.4.9)."""
+    return prf12(hash, master, label, handshake_hash, 12)
+
+
+def exporter_12(
+    hash: _HashAlg,
+    master: bytes,
+    label: bytes,
+    client_random: bytes,
+    server_random: bytes,
+    context: bytes | None,
+    length: int,
+) -> bytes:
+    """RFC 5705 §4 keying material exporter. ``None`` context differs from an empty one."""
+    seed = client_random + server_random
+    if context is not None:
+        if len(context) > 0xFFFF:
+            raise ValueError("exporter context longer than 65535 bytes")
+        seed += len(context).to_bytes(2, "big") + context
+    return prf12(hash, master, label, seed, length)
