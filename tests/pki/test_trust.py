@@ -17,6 +17,7 @@ from lucidtls.pki.trust import (
     verify_server_chain,
 )
 from lucidtls.wire.enums import AlertDescription
+from tests.pki.conftest import Pki
 
 NOW = datetime.datetime.now(datetime.UTC)
 
@@ -252,8 +253,8 @@ def test_trailing_dot(ca: Credential, server_cred: Credential) -> None:
     verify_server_chain(store_of(ca), [server_cred.leaf], "localhost.")
 
 
-def test_ed25519_ca_is_unsupported(pki: object) -> None:
-    ca, server, _ = pki.get("ed25519")  # type: ignore[attr-defined]
+def test_ed25519_ca_is_unsupported(pki: Pki) -> None:
+    ca, server, _ = pki.get("ed25519")
     err = reject(
         verify_server_chain,
         store_of(ca),
