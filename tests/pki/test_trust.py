@@ -122,13 +122,14 @@ def test_unknown_ca(other_ca: Credential, server_cred: Credential) -> None:
 
 
 def test_self_signed_leaf_not_in_store(ca: Credential, other_ca: Credential) -> None:
-    reject(
+    err = reject(
         verify_server_chain,
         store_of(ca),
         [other_ca.leaf],
         "localhost",
-        alert=AlertDescription.bad_certificate,  # a CA cert as leaf: no SAN, no AKI
+        alert=AlertDescription.unknown_ca,
     )
+    assert "self-signed" in err.reason
 
 
 def test_wrong_host(ca: Credential, server_cred: Credential) -> None:
@@ -309,3 +310,16 @@ def test_describe_certificate(server_cred: Credential) -> None:
     assert d["sans"] == ["DNS:localhost", "IP:127.0.0.1", "IP:::1"]
     assert int(d["serial"], 16) == server_cred.leaf.serial_number
     assert d["not_after"].startswith(str(server_cred.leaf.not_valid_after_utc.year))
+
+
+def test_expired_anchor(server_cred: Credential, ca: Credential) -> None:
+    later = ca.leaf.not_valid_after_utc + datetime.timedelta(days=1)
+    err = reject(
+        verify_server_chain,
+        store_of(ca),
+        [server_cred.leaf],
+        "localhost",
+        later,
+        alert=AlertDescription.certificate_expired,
+    )
+    assert "expired on" in err.reason

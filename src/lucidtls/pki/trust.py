@@ -325,7 +325,9 @@ def _validity_problem(
     """Which certificate is outside its validity period (RFC 5280 §4.1.2.5), in words."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.UTC)
-    for cert in (*chain, *store.certificates):
+    # The chain as sent, then only the anchors that could have issued its last certificate.
+    anchors = [a for a in store.certificates if a.subject == chain[-1].issuer]
+    for cert in (*chain, *anchors):
         name = cert.subject.rfc4514_string()
         if when > cert.not_valid_after_utc:
             stamp = cert.not_valid_after_utc.isoformat()
@@ -350,6 +352,13 @@ def _error_for(
     lowered = message.lower()
     leaf = chain[0]
     leaf_name = leaf.subject.rfc4514_string()
+    if leaf.issuer == leaf.subject and leaf not in store.certificates:
+        # A self-signed leaf can only be trusted as an anchor itself (RFC 5280 §6.1); whatever
+        # else the profile dislikes about it, the first problem is that nobody vouches for it.
+        return alert_error(
+            AlertDescription.unknown_ca,
+            f"self-signed certificate {leaf_name!r} is not in the trust store ({message})",
+        )
     if "not valid at validation time" in lowered:
         reason = (
             _validity_problem(chain, store, when) or "a certificate is expired or not yet valid"
