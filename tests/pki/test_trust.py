@@ -323,3 +323,13 @@ def test_expired_anchor(server_cred: Credential, ca: Credential) -> None:
         alert=AlertDescription.certificate_expired,
     )
     assert "expired on" in err.reason
+
+
+def test_der_round_trip(server_cred: Credential) -> None:
+    from lucidtls.pki.trust import der_to_certificates
+
+    assert der_to_certificates(server_cred.chain_der) == list(server_cred.chain)
+    with pytest.raises(CertificateError) as info:
+        der_to_certificates([server_cred.chain_der[0], b"\x30\x03junk"])
+    assert info.value.alert is AlertDescription.bad_certificate
+    assert "certificate 1" in info.value.reason
