@@ -1,0 +1,153 @@
+"""Client and server configuration: frozen, validated when built, secure by default."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Union
+
+from lucidtls.crypto import suites as _suites
+from lucidtls.crypto.groups import SUPPORTED_GROUPS
+from lucidtls.crypto.signatures import DEFAULT_SIGNATURE_SCHEMES
+from lucidtls.errors import ConfigError
+from lucidtls.wire.enums import AlertDescription, NamedGroup, ProtocolVersion
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from lucidtls.pki.credentials import Credential
+    from lucidtls.pki.trust import TrustStore, VerifiedChain
+    from lucidtls.errors import CertificateError
+
+# What a verify callback returns: None keeps the built-in verdict; True accepts the peer
+# even if the built-in verification failed (an explicit override); an AlertDescription rejects
+# the peer with that alert.
+VerifyDecision = Union[None, bool, AlertDescription]
+VerifyCallback = Callable[
+    ["list[x509.Certificate]", "VerifiedChain | CertificateError"], VerifyDecision]
+
+# TLS 1.2 joins the defaults once its procedures land (issue 4).
+SUPPORTED_VERSIONS: tuple[ProtocolVersion, ...] = (ProtocolVersion.TLS1_3,)
+IMPLEMENTED_VERSIONS = frozenset({ProtocolVersion.TLS1_3})
+
+DEFAULT_GROUPS: tuple[NamedGroup, ...] = (
+    NamedGroup.X25519MLKEM768, NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1)
+# Like current browsers: a hybrid post-quantum share and a classic one in the first flight.
+DEFAULT_KEY_SHARES: tuple[NamedGroup, ...] = (NamedGroup.X25519MLKEM768, NamedGroup.x25519)
+
+
+def _check_common(versions: Sequence[int], suites: Sequence[int], groups: Sequence[int],
+                  alpn: Sequence[str]) -> None:
+    if not versions:
+        raise ConfigError("no protocol version enabled")
+    for v in versions:
+        if v not in IMPLEMENTED_VERSIONS:
+            raise ConfigError(f"protocol version 0x{int(v):04x} is not supported "
+                              "(TLS 1.0, 1.1 and SSL 3.0 are refused)")
+    if not suites:
+        raise ConfigError("no cipher suite enabled")
+    for s in suites:
+        suite = _suites.suite_by_id(s)
+        if suite is None:
+            raise ConfigError(f"cipher suite 0x{int(s):04x} is not supported")
+    usable = [s for s in suites if _suites.SUITES[s].version in versions]
+    if not usable:
+        raise ConfigError("none of the enabled cipher suites fits an enabled protocol version")
+    if not groups:
+        raise ConfigError("no key-exchange group enabled")
+    for g in groups:
+        if g not in SUPPORTED_GROUPS:
+            raise ConfigError(f"group 0x{int(g):04x} is not supported")
+    for p in alpn:
+        if not p or len(p.encode()) > 255:
+            raise ConfigError(f"ALPN protocol name {p!r} must be 1..255 bytes")
+
+
+def _default_suites() -> tuple[int, ...]:
+    return tuple(s.id for s in (*_suites.TLS13_DEFAULT_SUITES, *_suites.TLS12_DEFAULT_SUITES))
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """How a client connects. Certificate and host-name verification are on by default."""
+
+    trust: TrustStore | None = None  # None: certifi's bundle
+    versions: tuple[ProtocolVersion, ...] = SUPPORTED_VERSIONS
+    cipher_suites: tuple[int, ...] = field(default_factory=_default_suites)
+    groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
+    key_share_groups: tuple[NamedGroup, ...] = DEFAULT_KEY_SHARES
+    signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
+    alpn_protocols: tuple[str, ...] = ()
+    credentials: tuple[Credential, ...] = ()  # client certificates for mutual TLS
+    verify_callback: VerifyCallback | None = None
+    check_hostname: bool = True
+    # The explicit, loudly named opt-out: no chain or name verification at all.
+    dangerously_skip_verification: bool = False
+    send_sni: bool = True
+    middlebox_compat: bool = True  # RFC 8446 Appendix D.4
+    post_handshake_auth: bool = False
+    keylog_file: str | None = None
+    allow_rsa_key_exchange: bool = False  # TLS 1.2 RSA key transport (no forward secrecy)
+
+    def __post_init__(self) -> None:
+        _check_common(self.versions, self.cipher_suites, self.groups, self.alpn_protocols)
+        for g in self.key_share_groups:
+            if g not in self.groups:
+                raise ConfigError(f"key share group {NamedGroup(g).name} is not in groups")
+        if not self.signature_schemes:
+            raise ConfigError("no signature scheme enabled")
+
+    def trust_store(self) -> TrustStore:
+        if self.trust is not None:
+            return self.trust
+        from lucidtls.pki.trust import TrustStore
+        return TrustStore.default()
+
+    def keylog_path(self) -> str | None:
+        return self.keylog_file or os.environ.get("SSLKEYLOGFILE") or None
+
+
+@dataclass(frozen=True)
+class ClientHelloInfo:
+    """What a server sees of the ClientHello when choosing credentials or configuration."""
+
+    server_name: str | None
+    cipher_suites: tuple[int, ...]
+    groups: tuple[int, ...]
+    signature_schemes: tuple[int, ...]
+    alpn_protocols: tuple[str, ...]
+    versions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How a server accepts. It needs at least one credential (certificate chain and key)."""
+
+    credentials: tuple[Credential, ...] = ()
+    versions: tuple[ProtocolVersion, ...] = SUPPORTED_VERSIONS
+    cipher_suites: tuple[int, ...] = field(default_factory=_default_suites)
+    groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
+    signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
+    alpn_protocols: tuple[str, ...] = ()
+    verify_client: Literal["none", "optional", "required"] = "none"
+    client_trust: TrustStore | None = None
+    verify_callback: VerifyCallback | None = None
+    # Called with the ClientHello's details; may return the credential to use (SNI, etc.).
+    select_credential: Callable[[ClientHelloInfo], Credential | None] | None = None
+    keylog_file: str | None = None
+    allow_rsa_key_exchange: bool = False
+    require_extended_master_secret: bool = True
+
+    def __post_init__(self) -> None:
+        _check_common(self.versions, self.cipher_suites, self.groups, self.alpn_protocols)
+        if not self.credentials and self.select_credential is None:
+            raise ConfigError("a server needs at least one credential (certificate and key)")
+        if self.verify_client not in ("none", "optional", "required"):
+            raise ConfigError(f"verify_client must be none, optional or required, "
+                              f"not {self.verify_client!r}")
+        if self.verify_client != "none" and self.client_trust is None:
+            raise ConfigError("verify_client needs client_trust (the CAs of client certificates)")
+
+    def keylog_path(self) -> str | None:
+        return self.keylog_file or os.environ.get("SSLKEYLOGFILE") or None

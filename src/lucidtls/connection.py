@@ -1,0 +1,534 @@
+"""The public sans-I/O connection (h11 style).
+
+``receive_data(bytes)`` feeds what the transport delivered; ``next_event()`` returns what
+happened; ``send(data)`` / ``close()`` queue records; ``data_to_send()`` returns the bytes to
+write. Nothing here touches a socket, a clock or a thread.
+
+A protocol failure queues the fatal alert (so ``data_to_send()`` still returns it), makes the
+connection fail for good (sticky), and raises a ``ProtocolError`` naming the alert and the cause.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from lucidtls.config import ClientConfig, ServerConfig
+from lucidtls.crypto import keyschedule as ks
+from lucidtls.crypto import signatures
+from lucidtls.crypto.aead import Tls12Protection, Tls13Protection, confidentiality_limit
+from lucidtls.crypto.suites import Suite
+from lucidtls.errors import (
+    ConnectionClosedError,
+    DecodeError,
+    PeerAlertError,
+    ProtocolError,
+    StateError,
+    TLSError,
+    alert_error,
+)
+from lucidtls.events import (
+    AlertReceived,
+    ApplicationData,
+    ConnectionClosed,
+    Event,
+    HandshakeComplete,
+    KeyUpdated,
+    SessionTicketReceived,
+)
+from lucidtls.handshake.client import ClientHandshake
+from lucidtls.handshake.common import Expect, HandshakeResult, Message, Procedure
+from lucidtls.handshake.server import ServerHandshake
+from lucidtls.info import ConnectionInfo
+from lucidtls.record import HandshakeReader, RecordLayer
+from lucidtls.wire.enums import (
+    AlertDescription,
+    AlertLevel,
+    ContentType,
+    HandshakeType,
+    KeyUpdateRequest,
+    ProtocolVersion,
+    describe,
+)
+from lucidtls.wire.messages import KeyUpdate, NewSessionTicket13
+from lucidtls.wire.records import Alert
+
+A = AlertDescription
+HT = HandshakeType
+_HANDSHAKE = int(ContentType.HANDSHAKE)
+_APPDATA = int(ContentType.APPLICATION_DATA)
+_ALERT = int(ContentType.ALERT)
+_CCS = int(ContentType.CHANGE_CIPHER_SPEC)
+# Pseudo message type a TLS 1.2 procedure expects for the peer's ChangeCipherSpec.
+CHANGE_CIPHER_SPEC = 0x1014
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """One thing that happened during the connection, for ``explain`` and observers."""
+
+    kind: str  # "message", "keys", "secret", "verify", "alert", "key_share", ...
+    fields: dict[str, Any]
+
+
+@dataclass
+class Hooks:
+    """Test and research hooks: fix randomness and keys, reshape outgoing messages."""
+
+    random: Callable[[int], bytes] | None = None
+    key_share_private: dict[int, bytes] = field(default_factory=dict)
+    # Called with each outgoing handshake message object; returns the object (possibly
+    # changed) or raw handshake bytes to send instead.
+    shape: Callable[[Any], Any] | None = None
+    sign: Callable[[int, Any, bytes], bytes] | None = None
+
+
+class Connection:
+    """Common machinery of ``ClientConnection`` and ``ServerConnection``."""
+
+    is_client: bool
+
+    def __init__(self, config: ClientConfig | ServerConfig, *, hooks: Hooks | None = None,
+                 observer: Callable[[TraceEvent], None] | None = None) -> None:
+        self.config = config
+        self._hooks = hooks or Hooks()
+        self._observer = observer
+        self._record = RecordLayer()
+        self._hs_reader = HandshakeReader()
+        self._hs_out = bytearray()
+        self._events: deque[Event] = deque()
+        self._proc: Procedure | None = None
+        self._waiting: Expect | None = None
+        self._handshake: ClientHandshake | ServerHandshake | None = None
+        self._result: HandshakeResult | None = None
+        self._error: TLSError | None = None
+        self._peer_closed = False
+        self._we_closed = False
+        self._first_hello_seen = self.is_client
+        self._keylog: IO[str] | None = None
+        self.info: ConnectionInfo | None = None
+        self.trace_log: list[TraceEvent] | None = None  # set to [] to record
+
+    # --- public API -----------------------------------------------------------------------
+    @property
+    def handshake_complete(self) -> bool:
+        return self._result is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._peer_closed or self._we_closed or self._error is not None
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes from the transport; ``b""`` means the transport reached end of file."""
+        if self._error is not None:
+            raise self._error
+        if not data:
+            self._on_eof()
+            return
+        self._record.feed(data)
+        try:
+            self._process_records()
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+        except PeerAlertError as exc:
+            self._error = exc
+            raise
+        except TLSError:
+            raise
+        except Exception as exc:  # a bug of ours must still end in an alert, not a stray error
+            err = ProtocolError(f"internal error: {exc!r}", A.internal_error)
+            self._fail(err)
+            raise err from exc
+        finally:
+            self._flush_handshake()
+
+    def next_event(self) -> Event | None:
+        """The next event, or None when more data is needed."""
+        return self._events.popleft() if self._events else None
+
+    def events(self) -> list[Event]:
+        """All pending events."""
+        out = list(self._events)
+        self._events.clear()
+        return out
+
+    def data_to_send(self) -> bytes:
+        """Bytes to write to the transport (records; alerts included after a failure)."""
+        self._flush_handshake()
+        return self._record.take_output()
+
+    def send(self, data: bytes) -> None:
+        """Queue application data (fragmented to records of at most 2^14 bytes)."""
+        self._check_can_send()
+        result = self._result
+        assert result is not None
+        if result.info.version == ProtocolVersion.TLS1_3 and \
+                self._record.write_seq >= self._write_limit:
+            self.key_update(request_peer=False)  # RFC 8446 §5.5: rekey before the limit
+        if data:
+            self._record.write(_APPDATA, data)
+
+    def close(self) -> None:
+        """Send close_notify; nothing can be sent afterwards."""
+        if self._we_closed or self._error is not None:
+            return
+        self._we_closed = True
+        self._send_alert(A.close_notify, AlertLevel.WARNING)
+
+    def key_update(self, request_peer: bool = True) -> None:
+        """TLS 1.3 KeyUpdate (RFC 8446 §4.6.3): new write keys; optionally ask the peer to
+        update its own."""
+        self._check_can_send()
+        result = self._result
+        assert result is not None
+        if result.info.version != ProtocolVersion.TLS1_3:
+            raise StateError("KeyUpdate exists only in TLS 1.3")
+        req = KeyUpdateRequest.update_requested if request_peer else \
+            KeyUpdateRequest.update_not_requested
+        self._send_key_update(int(req))
+
+    def export_keying_material(self, label: bytes | str, context: bytes | None,
+                               length: int) -> bytes:
+        """RFC 8446 §7.5 / RFC 5705 exporter."""
+        result = self._result
+        if result is None:
+            raise StateError("the exporter is available after the handshake")
+        if isinstance(label, str):
+            label = label.encode()
+        if result.info.version == ProtocolVersion.TLS1_3:
+            return ks.exporter_13(result.suite.hash, result.exporter_master_secret, label,
+                                  context or b"", length)
+        return ks.exporter_12(result.suite.hash, result.master_secret, label,
+                              result.client_random, result.server_random, context, length)
+
+    # --- records in -----------------------------------------------------------------------
+    def _process_records(self) -> None:
+        record = self._record
+        while True:
+            if self._peer_closed:
+                return
+            rec = record.next_record()
+            if rec is None:
+                return
+            ctype, payload = rec
+            if ctype == _APPDATA:
+                if self._result is None:
+                    raise alert_error(A.unexpected_message,
+                                      "application data before the handshake completed")
+                self._events.append(ApplicationData(payload))
+            elif ctype == _HANDSHAKE:
+                self._on_handshake_data(payload)
+            elif ctype == _ALERT:
+                self._on_alert(payload)
+            elif ctype == _CCS:
+                self._on_ccs(payload)
+
+    def _on_handshake_data(self, payload: bytes) -> None:
+        reader = self._hs_reader
+        reader.feed(payload)
+        while (item := reader.pop()) is not None:
+            msg = Message(*item)
+            self.trace("message", direction="received", msg_type=msg.msg_type, raw=msg.raw,
+                        protected=self._record.read_protected)
+            if self._proc is not None:
+                self._deliver(msg)
+            else:
+                self._post_handshake(msg)
+
+    def _deliver(self, msg: Message) -> None:
+        waiting = self._waiting
+        assert waiting is not None
+        if msg.msg_type not in waiting.types:
+            raise alert_error(A.unexpected_message,
+                              f"expected {waiting.describe()}, received "
+                              f"{describe(HandshakeType, msg.msg_type)}")
+        if msg.msg_type == HT.CLIENT_HELLO:
+            self._first_hello_seen = True
+        self._advance(msg)
+
+    def _advance(self, msg: Message | None) -> None:
+        assert self._proc is not None
+        try:
+            if msg is None:
+                self._waiting = next(self._proc)
+            else:
+                self._waiting = self._proc.send(msg)
+        except StopIteration as stop:
+            self._proc, self._waiting = None, None
+            self._handshake_done(stop.value)
+
+    def _handshake_done(self, result: HandshakeResult) -> None:
+        self._result = result
+        self.info = result.info
+        if result.info.version == ProtocolVersion.TLS1_3:
+            self._write_limit = confidentiality_limit(result.suite)
+        self._flush_handshake()
+        self.trace("handshake_complete", info=result.info)
+        self._events.append(HandshakeComplete(result.info))
+
+    def _on_ccs(self, payload: bytes) -> None:
+        version = self._record.version
+        if version == ProtocolVersion.TLS1_2 and self._waiting is not None and \
+                CHANGE_CIPHER_SPEC in self._waiting.types:
+            if payload != b"\x01":
+                raise DecodeError("ChangeCipherSpec must be the single byte 1")
+            if not self._hs_reader.empty:
+                raise alert_error(A.unexpected_message,
+                                  "ChangeCipherSpec in the middle of a handshake message")
+            self.trace("message", direction="received", msg_type=CHANGE_CIPHER_SPEC,
+                        raw=payload, protected=self._record.read_protected)
+            self._advance(Message(CHANGE_CIPHER_SPEC, payload, b""))
+            return
+        # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is
+        # dropped (middlebox compatibility); anything else is an unexpected record.
+        if version != ProtocolVersion.TLS1_2 and self._result is None and \
+                self._first_hello_seen and payload == b"\x01":
+            self.trace("ccs_ignored")
+            return
+        raise alert_error(A.unexpected_message, "unexpected ChangeCipherSpec record")
+
+    def _on_alert(self, payload: bytes) -> None:
+        try:
+            alert = Alert.decode(payload)
+        except ProtocolError:
+            raise DecodeError(f"alert record of {len(payload)} bytes (must be 2)") from None
+        self.trace("alert", direction="received", level=alert.level,
+                    description=alert.description)
+        if alert.description == A.close_notify:
+            self._peer_closed = True
+            self._events.append(ConnectionClosed(clean=True))
+            return
+        tls13 = self._record.version != ProtocolVersion.TLS1_2
+        if alert.level == AlertLevel.WARNING and (
+                not tls13 or alert.description == A.user_canceled):
+            # RFC 8446 §6: in TLS 1.3 only close_notify and user_canceled may be warnings.
+            self._events.append(AlertReceived(alert.level, alert.description))
+            return
+        raise PeerAlertError(alert.description)
+
+    def _on_eof(self) -> None:
+        if self._peer_closed:
+            return
+        self._peer_closed = True
+        if self._result is None:
+            err = ConnectionClosedError("the peer closed the connection during the handshake")
+            self._error = err
+            raise err
+        self._events.append(ConnectionClosed(clean=False))
+
+    # --- post-handshake messages (RFC 8446 §4.6) ------------------------------------------
+    def _post_handshake(self, msg: Message) -> None:
+        result = self._result
+        assert result is not None
+        if result.info.version != ProtocolVersion.TLS1_3:
+            self._post_handshake_12(msg)
+            return
+        if msg.msg_type == HT.KEY_UPDATE:
+            ku = KeyUpdate.decode(msg.body)
+            # RFC 8446 §5.1: a key change must fall on a record boundary.
+            if not self._hs_reader.empty:
+                raise alert_error(A.unexpected_message, "KeyUpdate not at a record boundary")
+            result.read_secret = ks.next_traffic_secret(result.suite.hash, result.read_secret)
+            self._install_13_read(result.suite, result.read_secret)
+            self._events.append(KeyUpdated("read", requested_by_peer=False))
+            if ku.request_update == KeyUpdateRequest.update_requested and not self._we_closed:
+                self._send_key_update(int(KeyUpdateRequest.update_not_requested))
+                self._events.append(KeyUpdated("write", requested_by_peer=True))
+            return
+        if msg.msg_type == HT.NEW_SESSION_TICKET and self.is_client:
+            nst = NewSessionTicket13.decode(msg.body)
+            self._events.append(SessionTicketReceived(nst.ticket_lifetime, nst.ticket))
+            return
+        if msg.msg_type == HT.CERTIFICATE_REQUEST and self.is_client:
+            self._post_handshake_auth_request(msg)
+            return
+        if not self.is_client and self._post_handshake_expect(msg):
+            return
+        raise alert_error(A.unexpected_message,
+                          f"unexpected post-handshake {describe(HandshakeType, msg.msg_type)}")
+
+    def _post_handshake_12(self, msg: Message) -> None:
+        # RFC 5746 / our policy: renegotiation is refused.
+        if msg.msg_type == HT.HELLO_REQUEST and self.is_client:
+            self._send_alert(A.no_renegotiation, AlertLevel.WARNING)
+            return
+        if msg.msg_type == HT.CLIENT_HELLO and not self.is_client:
+            raise alert_error(A.no_renegotiation, "renegotiation is not supported")
+        raise alert_error(A.unexpected_message,
+                          f"unexpected post-handshake {describe(HandshakeType, msg.msg_type)}")
+
+    def _post_handshake_auth_request(self, msg: Message) -> None:
+        raise alert_error(A.unexpected_message, "post-handshake CertificateRequest not offered")
+
+    def _post_handshake_expect(self, msg: Message) -> bool:
+        return False
+
+    def _send_key_update(self, request: int) -> None:
+        result = self._result
+        assert result is not None
+        self._record.write(_HANDSHAKE, self._encode(KeyUpdate(request)))
+        result.write_secret = ks.next_traffic_secret(result.suite.hash, result.write_secret)
+        self._record.set_write_13(Tls13Protection(
+            result.suite, *ks.traffic_keys(result.suite, result.write_secret)))
+        self.trace("keys", direction="write", label="application traffic (updated)")
+
+    # --- HandshakeIO: what procedures call ------------------------------------------------
+    def random(self, n: int) -> bytes:
+        hook = self._hooks.random
+        return hook(n) if hook is not None else os.urandom(n)
+
+    def key_share_private(self, group: int) -> bytes | None:
+        return self._hooks.key_share_private.get(group)
+
+    def sign(self, scheme: int, private_key: Any, content: bytes) -> bytes:
+        hook = self._hooks.sign
+        if hook is not None:
+            return hook(scheme, private_key, content)
+        return signatures.sign(scheme, private_key, content)
+
+    def send_message(self, msg: Any) -> bytes:
+        """Encode and queue one handshake message; returns the bytes that went out."""
+        raw = self._encode(msg)
+        self._hs_out += raw
+        self.trace("message", direction="sent", msg_type=raw[0], raw=raw,
+                    protected=self._record.write_protected)
+        return raw
+
+    def _encode(self, msg: Any) -> bytes:
+        shape = self._hooks.shape
+        if shape is not None:
+            msg = shape(msg)
+            if isinstance(msg, (bytes, bytearray)):
+                return bytes(msg)
+        raw: bytes = msg.to_bytes()
+        return raw
+
+    def send_ccs(self) -> None:
+        self._flush_handshake()
+        self._record.write(_CCS, b"\x01")
+        self.trace("message", direction="sent", msg_type=CHANGE_CIPHER_SPEC, raw=b"\x01",
+                    protected=False)
+
+    def set_version(self, version: int) -> None:
+        self._record.version = version
+
+    def install_13(self, direction: str, suite: Suite, secret: bytes, label: str) -> None:
+        if label:
+            self.log_secret(label, secret)
+        if direction == "write":
+            self._flush_handshake()
+            self._record.set_write_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
+        else:
+            self._install_13_read(suite, secret)
+        self.trace("keys", direction=direction, label=label, suite=suite.name)
+
+    def _install_13_read(self, suite: Suite, secret: bytes) -> None:
+        # RFC 8446 §5.1: handshake messages must not span a key change.
+        if not self._hs_reader.empty:
+            raise alert_error(A.unexpected_message,
+                              "handshake data left over across a key change")
+        self._record.set_read_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
+
+    def install_12(self, direction: str, suite: Suite, key: bytes, iv: bytes) -> None:
+        if direction == "write":
+            self._flush_handshake()
+            self._record.set_write_12(Tls12Protection(suite, key, iv))
+        else:
+            if not self._hs_reader.empty:
+                raise alert_error(A.unexpected_message,
+                                  "handshake data left over across a key change")
+            self._record.set_read_12(Tls12Protection(suite, key, iv))
+        self.trace("keys", direction=direction, suite=suite.name)
+
+    def log_secret(self, label: str, secret: bytes) -> None:
+        self.trace("secret", label=label, length=len(secret))
+        path = self.config.keylog_path()
+        if path is None:
+            return
+        hs = self._handshake
+        client_random = hs.client_random if hs is not None else b""
+        if self._keylog is None:
+            self._keylog = open(path, "a", encoding="ascii")  # noqa: SIM115
+        self._keylog.write(f"{label} {client_random.hex()} {secret.hex()}\n")
+        self._keylog.flush()
+
+    def trace(self, kind: str, **fields: Any) -> None:
+        """Record a trace event (free when nobody observes)."""
+        if self._observer is None and self.trace_log is None:
+            return
+        event = TraceEvent(kind, fields)
+        if self.trace_log is not None:
+            self.trace_log.append(event)
+        if self._observer is not None:
+            self._observer(event)
+
+    # --- internals ------------------------------------------------------------------------
+    def _start(self, handshake: ClientHandshake | ServerHandshake) -> None:
+        self._handshake = handshake
+        self._proc = handshake.run()
+        try:
+            self._advance(None)
+        finally:
+            self._flush_handshake()
+
+    def _flush_handshake(self) -> None:
+        if self._hs_out:
+            self._record.write(_HANDSHAKE, bytes(self._hs_out))
+            self._hs_out.clear()
+
+    def _check_can_send(self) -> None:
+        if self._error is not None:
+            raise StateError(f"the connection failed: {self._error}")
+        if self._result is None:
+            raise StateError("the handshake is not complete")
+        if self._we_closed:
+            raise StateError("the connection was closed")
+
+    def _send_alert(self, description: AlertDescription, level: AlertLevel) -> None:
+        self._flush_handshake()
+        self._record.write(_ALERT, Alert(int(level), int(description)).encode())
+        self.trace("alert", direction="sent", level=int(level), description=int(description))
+
+    def _fail(self, exc: ProtocolError) -> None:
+        if self._error is not None:
+            return
+        self._error = exc
+        self._hs_out.clear()
+        self.trace("error", alert=exc.alert.name, reason=exc.reason)
+        try:
+            self._send_alert(exc.alert, AlertLevel.FATAL)
+        except Exception:  # the alert is best effort; the error is what matters
+            pass
+
+    def __del__(self) -> None:
+        if self._keylog is not None:
+            self._keylog.close()
+
+
+class ClientConnection(Connection):
+    """A TLS client. The ClientHello is ready in ``data_to_send()`` right after construction."""
+
+    is_client = True
+
+    def __init__(self, config: ClientConfig | None = None, server_hostname: str | None = None,
+                 *, hooks: Hooks | None = None,
+                 observer: Callable[[TraceEvent], None] | None = None) -> None:
+        config = config or ClientConfig()
+        super().__init__(config, hooks=hooks, observer=observer)
+        self.server_hostname = server_hostname
+        self._start(ClientHandshake(self, config, server_hostname))  # type: ignore[arg-type]
+
+
+class ServerConnection(Connection):
+    """A TLS server; waits for the ClientHello."""
+
+    is_client = False
+
+    def __init__(self, config: ServerConfig, *, hooks: Hooks | None = None,
+                 observer: Callable[[TraceEvent], None] | None = None) -> None:
+        super().__init__(config, hooks=hooks, observer=observer)
+        self._start(ServerHandshake(self, config))  # type: ignore[arg-type]

@@ -1,0 +1,455 @@
+"""The client's handshake, TLS 1.3 (RFC 8446 §4), as one procedure that reads in protocol order.
+
+``ClientHandshake.run()`` is a generator: it yields ``Expect`` when it needs the server's next
+message and calls the ``HandshakeIO`` for everything that does not wait (send, install keys).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+
+from lucidtls.crypto import keyschedule as ks
+from lucidtls.crypto import signatures
+from lucidtls.crypto.groups import KeyShare
+from lucidtls.crypto.suites import SUITES, Suite
+from lucidtls.errors import alert_error
+from lucidtls.handshake.common import (
+    Expect,
+    HandshakeIO,
+    HandshakeResult,
+    Message,
+    Procedure,
+    check_extensions,
+    decode,
+    is_ip_address,
+    parse_certificates,
+    require,
+    verify_peer_chain,
+)
+from lucidtls.handshake.transcript import Transcript
+from lucidtls.info import ConnectionInfo
+from lucidtls.wire import extensions as X
+from lucidtls.wire.enums import (
+    AlertDescription,
+    ExtensionType,
+    HandshakeType,
+    NamedGroup,
+    ProtocolVersion,
+)
+from lucidtls.wire.messages import (
+    Certificate13,
+    CertificateEntry,
+    CertificateRequest13,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    Finished,
+    ServerHello,
+)
+
+if TYPE_CHECKING:
+    from lucidtls.config import ClientConfig
+    from lucidtls.pki.credentials import Credential
+    from lucidtls.pki.trust import VerifiedChain
+
+A = AlertDescription
+E = ExtensionType
+HT = HandshakeType
+TLS13 = int(ProtocolVersion.TLS1_3)
+TLS12 = int(ProtocolVersion.TLS1_2)
+
+# RFC 8446 §4.2 table: where each extension may appear.
+_SERVER_HELLO_EXTS = {E.key_share, E.supported_versions, E.pre_shared_key}
+_HRR_EXTS = {E.key_share, E.cookie, E.supported_versions}
+_ENCRYPTED_EXTS = {E.server_name, E.max_fragment_length, E.supported_groups, E.use_srtp,
+                   E.heartbeat, E.application_layer_protocol_negotiation,
+                   E.client_certificate_type, E.server_certificate_type, E.early_data,
+                   E.record_size_limit}
+_CERT_REQUEST_EXTS = {E.status_request, E.signature_algorithms, E.signed_certificate_timestamp,
+                      E.certificate_authorities, E.oid_filters, E.signature_algorithms_cert}
+
+
+class ClientHandshake:
+    """One client handshake: the state that is valid across its steps."""
+
+    def __init__(self, io: HandshakeIO, config: ClientConfig, server_name: str | None) -> None:
+        self.io = io
+        self.config = config
+        self.server_name = server_name
+        self.transcript = Transcript()
+        self.key_shares: dict[int, KeyShare] = {}
+        self.client_hello: ClientHello | None = None
+        self.client_random = b""
+        self.session_id = b""
+        self.offered_exts: set[int] = set()
+        self.sent_ccs = False
+        self.hello_retry = False
+        self.suite: Suite | None = None
+        self.group: int | None = None
+        self.alpn: str | None = None
+        self.peer_chain: list[x509.Certificate] = []
+        self.verified: VerifiedChain | None = None
+        self.verification = "none"
+        self.signature_scheme: int | None = None
+        self.cert_request: CertificateRequest13 | None = None
+        self.client_auth = False
+
+    # --- the procedure ------------------------------------------------------------------
+    def run(self) -> Procedure:
+        self.send_client_hello()
+        sh = yield from self.read_server_hello()
+        if sh.is_hello_retry_request:
+            self.process_hello_retry_request(sh)
+            sh = yield from self.read_server_hello()
+            require(not sh.is_hello_retry_request, A.unexpected_message,
+                    "a second HelloRetryRequest (RFC 8446 §4.1.4)")
+        version = self.negotiated_version(sh)
+        if version != TLS13:
+            from lucidtls.handshake.client12 import run_client12
+            return (yield from run_client12(self, sh))
+        handshake_secret = self.process_server_hello(sh)
+        yield from self.read_encrypted_extensions()
+        yield from self.read_server_certificate()
+        yield from self.read_server_finished(handshake_secret)
+        return self.finish(handshake_secret)
+
+    # --- ClientHello (RFC 8446 §4.1.2) ----------------------------------------------------
+    def send_client_hello(self) -> None:
+        cfg, io = self.config, self.io
+        versions = [int(v) for v in sorted(cfg.versions, reverse=True)]
+        self.client_random = io.random(32)
+        # Appendix D.4: a non-empty session id makes the handshake look like a TLS 1.2 resume.
+        self.session_id = io.random(32) if cfg.middlebox_compat else b""
+        suites = [int(s) for s in cfg.cipher_suites if SUITES[s].version in versions]
+        for group in cfg.key_share_groups:
+            self.key_shares[int(group)] = KeyShare.generate(
+                group, private_bytes=io.key_share_private(int(group)))
+
+        exts: list[tuple[int, bytes]] = []
+        if self.server_name and cfg.send_sni and not is_ip_address(self.server_name):
+            # RFC 6066 §3: literal IP addresses are not sent in SNI.
+            exts.append((E.server_name, X.ServerNameList([self.server_name]).encode()))
+        if TLS12 in versions:
+            exts.append((E.extended_master_secret, b""))
+            exts.append((E.renegotiation_info, X.RenegotiationInfo(b"").encode()))
+            exts.append((E.ec_point_formats, X.ECPointFormats([0]).encode()))
+        exts.append((E.supported_groups, X.SupportedGroups([int(g) for g in cfg.groups]).encode()))
+        exts.append((E.signature_algorithms,
+                     X.SignatureAlgorithms([int(s) for s in cfg.signature_schemes]).encode()))
+        if cfg.alpn_protocols:
+            exts.append((E.application_layer_protocol_negotiation,
+                         X.ALPN([p.encode() for p in cfg.alpn_protocols]).encode()))
+        if cfg.post_handshake_auth and cfg.credentials:
+            exts.append((E.post_handshake_auth, b""))
+        exts.append((E.supported_versions, X.SupportedVersionsClient(versions).encode()))
+        exts.append((E.key_share, X.KeyShareClientHello(
+            [X.KeyShareEntry(g, k.public_bytes()) for g, k in self.key_shares.items()]).encode()))
+
+        ch = ClientHello(random=self.client_random, legacy_session_id=self.session_id,
+                         cipher_suites=suites, extensions=exts)
+        self.client_hello = ch
+        raw = io.send_message(ch)
+        # send_message may have let a test reshape the hello: remember what really went out.
+        self.client_hello = decode(ClientHello, raw[4:])
+        self.client_random = self.client_hello.random
+        self.session_id = self.client_hello.legacy_session_id
+        self.offered_exts = set(self.client_hello.ext_types())
+        self.transcript.add(raw)
+
+    def read_server_hello(self) -> Procedure:
+        msg: Message = yield Expect((HT.SERVER_HELLO,))
+        sh: ServerHello = decode(ServerHello, msg.body)
+        self._last_server_hello_raw = msg.raw
+        return sh  # type: ignore[return-value]
+
+    def negotiated_version(self, sh: ServerHello) -> int:
+        """RFC 8446 §4.2.1: supported_versions decides; without it the server speaks ≤ 1.2."""
+        offered = [int(v) for v in self.config.versions]
+        sv = sh.view(X.SupportedVersionsServer)
+        if sv is not None:
+            require(sv.version in offered and sv.version == TLS13, A.illegal_parameter,
+                    f"server selected version 0x{sv.version:04x}, which we did not offer")
+            require(sh.legacy_version == TLS12, A.illegal_parameter,
+                    "TLS 1.3 ServerHello.legacy_version must be 0x0303")
+            return TLS13
+        require(sh.legacy_version in offered, A.protocol_version,
+                f"server chose version 0x{sh.legacy_version:04x}, but only "
+                f"{', '.join(ProtocolVersion(v).label for v in offered)} enabled")
+        return int(sh.legacy_version)
+
+    # --- HelloRetryRequest (RFC 8446 §4.1.4) ----------------------------------------------
+    def process_hello_retry_request(self, hrr: ServerHello) -> None:
+        self.negotiated_version(hrr)
+        self.check_common_hello_fields(hrr)
+        check_extensions(hrr.extensions, _HRR_EXTS, "HelloRetryRequest", self.offered_exts)
+        suite = SUITES[hrr.cipher_suite]
+        self.suite = suite
+        self.hello_retry = True
+        ks_hrr = hrr.view(X.KeyShareHelloRetryRequest)
+        cookie = hrr.view(X.Cookie)
+        require(ks_hrr is not None or cookie is not None, A.illegal_parameter,
+                "HelloRetryRequest would not change the ClientHello")
+        assert self.client_hello is not None
+        exts = [(t, d) for t, d in self.client_hello.extensions
+                if t not in (E.key_share, E.early_data, E.cookie, E.pre_shared_key)]
+        new_shares = self.key_shares
+        if ks_hrr is not None:
+            group = ks_hrr.selected_group
+            require(group in [int(g) for g in self.config.groups], A.illegal_parameter,
+                    f"HelloRetryRequest selected group {_group_name(group)}, not offered")
+            require(group not in self.key_shares, A.illegal_parameter,
+                    f"HelloRetryRequest asked for {_group_name(group)}, "
+                    "for which a key share was already sent")
+            share = KeyShare.generate(group, private_bytes=self.io.key_share_private(group))
+            new_shares = {group: share}
+        self.key_shares = new_shares
+        idx = [t for t, _ in exts].index(E.supported_versions) + 1 if \
+            E.supported_versions in [t for t, _ in exts] else len(exts)
+        exts.insert(idx, (E.key_share, X.KeyShareClientHello(
+            [X.KeyShareEntry(g, k.public_bytes()) for g, k in new_shares.items()]).encode()))
+        if cookie is not None:
+            exts.append((E.cookie, cookie.encode()))
+
+        # RFC 8446 §4.4.1: ClientHello1 collapses into message_hash, then HRR, then ClientHello2.
+        self.transcript.start(suite.hash)
+        self.transcript.replace_with_message_hash()
+        self.transcript.add(self._last_server_hello_raw)
+        if self.config.middlebox_compat and not self.sent_ccs:
+            self.io.send_ccs()
+            self.sent_ccs = True
+        ch2 = ClientHello(random=self.client_random, legacy_session_id=self.session_id,
+                          cipher_suites=list(self.client_hello.cipher_suites), extensions=exts)
+        raw = self.io.send_message(ch2)
+        self.client_hello = decode(ClientHello, raw[4:])
+        self.offered_exts = set(self.client_hello.ext_types())
+        self.transcript.add(raw)
+
+    def check_common_hello_fields(self, sh: ServerHello) -> None:
+        require(sh.legacy_session_id_echo == self.session_id, A.illegal_parameter,
+                "ServerHello.legacy_session_id_echo differs from our session id")
+        suite = SUITES.get(sh.cipher_suite)
+        assert self.client_hello is not None
+        require(suite is not None and sh.cipher_suite in self.client_hello.cipher_suites
+                and suite.version == ProtocolVersion.TLS1_3, A.illegal_parameter,
+                f"server selected cipher suite 0x{sh.cipher_suite:04x}, which we did not offer")
+        require(sh.legacy_compression_method == 0, A.illegal_parameter,
+                "ServerHello selected a compression method")
+        if self.suite is not None:
+            require(sh.cipher_suite == self.suite.id, A.illegal_parameter,
+                    "ServerHello cipher suite differs from the HelloRetryRequest's")
+
+    # --- ServerHello (RFC 8446 §4.1.3) ----------------------------------------------------
+    def process_server_hello(self, sh: ServerHello) -> ks.HandshakeSecret:
+        self.check_common_hello_fields(sh)
+        check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "ServerHello", self.offered_exts)
+        require(sh.random[-8:] not in (b"DOWNGRD\x01", b"DOWNGRD\x00"), A.illegal_parameter,
+                "TLS 1.3 ServerHello carries a downgrade sentinel")
+        suite = SUITES[sh.cipher_suite]
+        entry = sh.view(X.KeyShareServerHello)
+        require(entry is not None, A.missing_extension, "ServerHello has no key_share")
+        assert entry is not None
+        group = entry.entry.group
+        require(group in self.key_shares, A.illegal_parameter,
+                f"ServerHello key_share uses {_group_name(group)}, for which we sent no share")
+        shared_secret = self.key_shares[group].exchange(entry.entry.key_exchange)
+        self.suite, self.group = suite, group
+        self.io.set_version(TLS13)
+
+        if not self.hello_retry:
+            self.transcript.start(suite.hash)
+        self.transcript.add(self._last_server_hello_raw)
+        hs = ks.EarlySecret(suite.hash).handshake(shared_secret)
+        th = self.transcript.digest()
+        self.client_hs_secret = hs.client_handshake_traffic_secret(th)
+        self.server_hs_secret = hs.server_handshake_traffic_secret(th)
+        self.io.install_13("read", suite, self.server_hs_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
+        self.io.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self.client_hs_secret)
+        self.io.trace("key_share", group=group, client_share_len=len(
+            self.key_shares[group].public_bytes()), server_share_len=len(entry.entry.key_exchange),
+            shared_secret_len=len(shared_secret))
+        return hs
+
+    # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
+    def read_encrypted_extensions(self) -> Procedure:
+        msg: Message = yield Expect((HT.ENCRYPTED_EXTENSIONS,))
+        ee: EncryptedExtensions = decode(EncryptedExtensions, msg.body)
+        check_extensions(ee.extensions, _ENCRYPTED_EXTS, "EncryptedExtensions",
+                         self.offered_exts | {E.supported_groups})
+        if ee.has_ext(E.server_name):
+            ee.view(X.ServerNameAck)
+        alpn = ee.view(X.ALPN)
+        if alpn is not None:
+            require(len(alpn.protocols) == 1, A.illegal_parameter,
+                    "server ALPN response must name exactly one protocol (RFC 7301 §3.1)")
+            chosen = alpn.protocols[0].decode("latin-1")
+            require(chosen in self.config.alpn_protocols, A.illegal_parameter,
+                    f"server selected ALPN protocol {chosen!r}, which we did not offer")
+            self.alpn = chosen
+        self.transcript.add(msg.raw)
+        return None
+
+    # --- Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3) ----------------------
+    def read_server_certificate(self) -> Procedure:
+        msg: Message = yield Expect((HT.CERTIFICATE_REQUEST, HT.CERTIFICATE))
+        if msg.msg_type == HT.CERTIFICATE_REQUEST:
+            cr: CertificateRequest13 = decode(CertificateRequest13, msg.body)
+            check_extensions(cr.extensions, _CERT_REQUEST_EXTS | _unknown(cr.extensions),
+                             "CertificateRequest")
+            require(cr.certificate_request_context == b"", A.illegal_parameter,
+                    "CertificateRequest during the handshake must have an empty context")
+            require(cr.has_ext(E.signature_algorithms), A.missing_extension,
+                    "CertificateRequest has no signature_algorithms")
+            self.cert_request = cr
+            self.transcript.add(msg.raw)
+            msg = yield Expect((HT.CERTIFICATE,))
+        cert: Certificate13 = decode(Certificate13, msg.body)
+        require(cert.certificate_request_context == b"", A.illegal_parameter,
+                "server Certificate must have an empty certificate_request_context")
+        # RFC 8446 §4.4.2.4: an empty server Certificate is a decode_error.
+        require(len(cert.certificate_list) > 0, A.decode_error,
+                "server sent an empty Certificate message")
+        self.peer_chain = parse_certificates([e.cert_data for e in cert.certificate_list])
+        self.io.trace("certificate", chain=self.peer_chain)
+        cfg = self.config
+        name = self.server_name if cfg.check_hostname else None
+
+        def builtin() -> VerifiedChain:
+            from lucidtls.pki.trust import verify_server_chain
+            return verify_server_chain(cfg.trust_store(), self.peer_chain, name)
+
+        require(not cfg.check_hostname or bool(self.server_name) or
+                cfg.dangerously_skip_verification, A.internal_error,
+                "no server name to check the certificate against")
+        self.verified, self.verification = verify_peer_chain(
+            self.peer_chain, verify=builtin, callback=cfg.verify_callback,
+            skip=cfg.dangerously_skip_verification, io=self.io)
+        self.transcript.add(msg.raw)
+
+        msg = yield Expect((HT.CERTIFICATE_VERIFY,))
+        cv: CertificateVerify = decode(CertificateVerify, msg.body)
+        require(cv.algorithm in cfg.signature_schemes and cv.algorithm not in
+                signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN, A.illegal_parameter,
+                f"server signed with {_scheme_name(cv.algorithm)}, which we did not offer")
+        signatures.verify(cv.algorithm, self.peer_chain[0].public_key(),
+                          signatures.certificate_verify_input(self.transcript.digest(),
+                                                              server=True), cv.signature)
+        self.signature_scheme = cv.algorithm
+        self.transcript.add(msg.raw)
+        return None
+
+    # --- Finished (RFC 8446 §4.4.4) -------------------------------------------------------
+    def read_server_finished(self, hs: ks.HandshakeSecret) -> Procedure:
+        assert self.suite is not None
+        msg: Message = yield Expect((HT.FINISHED,))
+        fin: Finished = decode(Finished, msg.body)
+        expected = ks.finished_verify_data(self.suite.hash, self.server_hs_secret,
+                                           self.transcript.digest())
+        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
+                "server Finished does not match the transcript")
+        self.transcript.add(msg.raw)
+        self.io.trace("finished", sender="server", verify_data=fin.verify_data)
+        return None
+
+    def finish(self, hs: ks.HandshakeSecret) -> HandshakeResult:
+        suite, io = self.suite, self.io
+        assert suite is not None
+        master = hs.master()
+        th = self.transcript.digest()  # ClientHello..server Finished
+        client_app = master.client_application_traffic_secret_0(th)
+        server_app = master.server_application_traffic_secret_0(th)
+        exporter = master.exporter_master_secret(th)
+        io.install_13("read", suite, server_app, "SERVER_TRAFFIC_SECRET_0")
+
+        if self.config.middlebox_compat and not self.sent_ccs:
+            io.send_ccs()
+            self.sent_ccs = True
+        io.install_13("write", suite, self.client_hs_secret, "")
+        if self.cert_request is not None:
+            self.send_client_certificate(self.cert_request)
+        verify_data = ks.finished_verify_data(suite.hash, self.client_hs_secret,
+                                              self.transcript.digest())
+        self.transcript.add(io.send_message(Finished(verify_data)))
+        io.trace("finished", sender="client", verify_data=verify_data)
+        io.install_13("write", suite, client_app, "CLIENT_TRAFFIC_SECRET_0")
+        io.log_secret("EXPORTER_SECRET", exporter)
+        self.resumption_master_secret = master.resumption_master_secret(
+            self.transcript.digest())
+
+        info = ConnectionInfo(
+            version=TLS13, cipher_suite=int(suite.id), group=self.group,
+            signature_scheme=self.signature_scheme, alpn_protocol=self.alpn,
+            server_name=self.server_name, peer_certificates=tuple(self.peer_chain),
+            verified=self.verified, verification=self.verification,
+            hello_retry=self.hello_retry, client_auth=self.client_auth, kx="ECDHE")
+        return HandshakeResult(info=info, suite=suite, read_secret=server_app,
+                               write_secret=client_app, exporter_master_secret=exporter,
+                               client_random=self.client_random)
+
+    # --- client authentication (RFC 8446 §4.4.2, §4.4.3) ----------------------------------
+    def send_client_certificate(self, cr: CertificateRequest13) -> None:
+        """Send our Certificate (empty if nothing fits) and, with a certificate, its
+        CertificateVerify. Used in the handshake and for post-handshake authentication."""
+        chosen = choose_client_credential(self.config.credentials, cr)
+        if chosen is None:
+            self.transcript.add(self.io.send_message(
+                Certificate13(cr.certificate_request_context, [])))
+            self.io.trace("client_auth", outcome="no suitable certificate; sent empty")
+            return
+        cred, scheme = chosen
+        self.transcript.add(self.io.send_message(Certificate13(
+            cr.certificate_request_context,
+            [CertificateEntry(der, []) for der in cred.chain_der])))
+        signature = signatures.sign(scheme, cred.private_key,
+                                    signatures.certificate_verify_input(
+                                        self.transcript.digest(), server=False))
+        self.transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
+        self.client_auth = True
+        self.io.trace("client_auth", outcome="sent", scheme=scheme,
+                      subject=cred.chain[0].subject.rfc4514_string())
+
+
+def choose_client_credential(credentials: tuple[Credential, ...],
+                             cr: CertificateRequest13) -> tuple[Credential, int] | None:
+    """A credential whose key can sign with a scheme the server accepts, preferring one issued
+    under an authority the server named (RFC 8446 §4.2.4)."""
+    from lucidtls.handshake.negotiate import choose_signature_scheme
+    sa = cr.view(X.SignatureAlgorithms)
+    schemes = sa.schemes if sa is not None else []
+    cas = cr.view(X.CertificateAuthorities)
+    names = set(cas.authorities) if cas is not None else set()
+    ordered = list(credentials)
+    if names:
+        ordered = [c for c in ordered if _issued_under(c, names)]
+    for cred in ordered:
+        scheme = choose_signature_scheme(schemes, cred, TLS13)
+        if scheme is not None:
+            return cred, scheme
+    return None
+
+
+def _issued_under(cred: Credential, names: set[bytes]) -> bool:
+    return any(c.issuer.public_bytes() in names or c.subject.public_bytes() in names
+               for c in cred.chain)
+
+
+def _unknown(extensions: list[tuple[int, bytes]]) -> set[int]:
+    """Extensions we do not recognise are ignored (RFC 8446 §4.2)."""
+    known = {int(e) for e in ExtensionType}
+    return {t for t, _ in extensions if t not in known}
+
+
+def _group_name(group: int) -> str:
+    try:
+        return NamedGroup(group).name
+    except ValueError:
+        return f"0x{group:04x}"
+
+
+def _scheme_name(scheme: int) -> str:
+    from lucidtls.wire.enums import SignatureScheme, describe
+    return describe(SignatureScheme, scheme)
+
+
+__all__ = ["ClientHandshake", "choose_client_credential", "alert_error"]

@@ -1,0 +1,185 @@
+"""What every handshake procedure shares: the effect it yields, the I/O surface it calls,
+and the checks that both roles and both versions make the same way."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+
+from cryptography import x509
+
+from lucidtls.errors import CertificateError, DecodeError, ProtocolError, alert_error
+from lucidtls.wire.enums import AlertDescription, ExtensionType, HandshakeType, describe
+
+if TYPE_CHECKING:
+    from lucidtls.config import VerifyCallback
+    from lucidtls.crypto.suites import Suite
+    from lucidtls.info import ConnectionInfo
+    from lucidtls.pki.trust import TrustStore, VerifiedChain
+
+
+class Message(NamedTuple):
+    """A complete handshake message as received: its type, body and raw bytes (header too)."""
+
+    msg_type: int
+    body: bytes
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """The one effect a procedure yields: "resume me with the next handshake message, which
+    must be one of *types*". Anything else is an unexpected_message, raised by the driver."""
+
+    types: tuple[int, ...]
+
+    def describe(self) -> str:
+        return " or ".join(describe(HandshakeType, t) for t in self.types)
+
+
+# A handshake procedure: yields Expect, is sent Messages, returns the result.
+Procedure = Generator[Expect, Message, "HandshakeResult"]
+
+
+@dataclass
+class HandshakeResult:
+    """What a finished procedure hands to the connection for the post-handshake phase."""
+
+    info: ConnectionInfo
+    suite: Suite
+    # TLS 1.3: current application traffic secrets (for KeyUpdate) and the exporter secret.
+    read_secret: bytes = b""
+    write_secret: bytes = b""
+    exporter_master_secret: bytes = b""
+    # TLS 1.2: master secret and randoms for the RFC 5705 exporter.
+    master_secret: bytes = b""
+    client_random: bytes = b""
+    server_random: bytes = b""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class HandshakeIO(Protocol):
+    """What the connection does for a procedure. Calls, not yields: none of these wait."""
+
+    def random(self, n: int) -> bytes: ...
+    def send_message(self, msg: Any) -> bytes: ...
+    def send_ccs(self) -> None: ...
+    def set_version(self, version: int) -> None: ...
+    def install_13(self, direction: str, suite: Suite, secret: bytes, label: str) -> None: ...
+    def install_12(self, direction: str, suite: Suite, key: bytes, iv: bytes) -> None: ...
+    def log_secret(self, label: str, secret: bytes) -> None: ...
+    def trace(self, kind: str, **fields: Any) -> None: ...
+    def key_share_private(self, group: int) -> bytes | None: ...
+    def sign(self, scheme: int, private_key: Any, content: bytes) -> bytes: ...
+
+
+def decode(cls: Any, body: bytes) -> Any:
+    """``cls.decode(body)``; anything other than a ProtocolError becomes decode_error."""
+    try:
+        return cls.decode(body)
+    except ProtocolError:
+        raise
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"malformed {cls.__name__}: {exc}") from exc
+
+
+def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: set[int], where: str,
+                     offered: set[int] | None = None) -> None:
+    """RFC 8446 §4.2: a known extension in a message where it does not belong is
+    illegal_parameter; in a response, an extension we did not offer is unsupported_extension."""
+    for ext_type, _ in extensions:
+        if offered is not None and ext_type not in offered:
+            raise alert_error(AlertDescription.unsupported_extension,
+                              f"{where} carries {describe(ExtensionType, ext_type)}, "
+                              "which we did not offer")
+        if ext_type not in allowed:
+            raise alert_error(AlertDescription.illegal_parameter,
+                              f"{describe(ExtensionType, ext_type)} is not allowed in {where}")
+
+
+def parse_certificates(ders: Sequence[bytes]) -> list[x509.Certificate]:
+    certs = []
+    for i, der in enumerate(ders):
+        try:
+            certs.append(x509.load_der_x509_certificate(der))
+        except ValueError as exc:
+            raise alert_error(AlertDescription.bad_certificate,
+                              f"certificate {i} in the chain cannot be parsed: {exc}") from exc
+    return certs
+
+
+def is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def verify_peer_chain(
+    chain: list[x509.Certificate],
+    *,
+    verify: Callable[[], VerifiedChain],
+    callback: VerifyCallback | None,
+    skip: bool,
+    io: HandshakeIO,
+) -> tuple[VerifiedChain | None, str]:
+    """Run the built-in verification, then the user's callback. Returns the verified chain and
+    a word for ConnectionInfo.verification. Raises CertificateError to reject."""
+    if skip and callback is None:
+        io.trace("verify", outcome="skipped", reason="verification disabled by configuration")
+        return None, "skipped (insecure)"
+    verdict: VerifiedChain | CertificateError
+    try:
+        verdict = verify()
+    except CertificateError as exc:
+        verdict = exc
+    if callback is not None:
+        decision = callback(chain, verdict)
+        if decision is True:
+            io.trace("verify", outcome="accepted by callback",
+                     builtin=str(verdict) if isinstance(verdict, CertificateError) else "ok")
+            return (None if isinstance(verdict, CertificateError) else verdict,
+                    "accepted by callback")
+        if isinstance(decision, int) and decision is not False:
+            alert = AlertDescription(decision)
+            io.trace("verify", outcome="rejected by callback", alert=alert.name)
+            raise alert_error(alert, f"certificate rejected by the verify callback "
+                                     f"({alert.name})")
+        if decision is False:
+            io.trace("verify", outcome="rejected by callback", alert="bad_certificate")
+            raise alert_error(AlertDescription.bad_certificate,
+                              "certificate rejected by the verify callback")
+    if skip:
+        io.trace("verify", outcome="skipped", reason="verification disabled by configuration")
+        return None, "skipped (insecure)"
+    if isinstance(verdict, CertificateError):
+        io.trace("verify", outcome="rejected", alert=verdict.alert.name, reason=verdict.reason)
+        raise verdict
+    io.trace("verify", outcome="verified", subject=verdict.subject,
+             anchor=verdict.anchor_subject)
+    return verdict, "verified"
+
+
+T = TypeVar("T")
+
+
+def first(items: Iterable[T]) -> T | None:
+    for item in items:
+        return item
+    return None
+
+
+def require(cond: bool, alert: AlertDescription, reason: str) -> None:
+    """``require(x, alert, why)``: the check and its alert on one line."""
+    if not cond:
+        raise alert_error(alert, reason)
+
+
+def trust_for(store: TrustStore | None) -> TrustStore:
+    if store is not None:
+        return store
+    from lucidtls.pki.trust import TrustStore as _TS
+    return _TS.default()

@@ -1,0 +1,117 @@
+"""Pure choice functions: what the two hellos agree on. No state, no I/O; each testable alone."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from lucidtls.crypto.signatures import (
+    TLS13_CERTIFICATE_VERIFY_FORBIDDEN, schemes_for_key,
+)
+from lucidtls.crypto.suites import SUITES, Suite
+from lucidtls.errors import alert_error
+from lucidtls.wire.enums import AlertDescription, ProtocolVersion
+
+if TYPE_CHECKING:
+    from lucidtls.pki.credentials import Credential
+
+
+def choose_version(offered: Sequence[int], enabled: Sequence[int]) -> int | None:
+    """The highest version both sides support (RFC 8446 §4.2.1)."""
+    for v in sorted(enabled, reverse=True):
+        if v in offered:
+            return int(v)
+    return None
+
+
+def choose_suite(offered: Sequence[int], enabled: Sequence[int], version: int,
+                 acceptable: Callable[[Suite], bool] | None = None) -> Suite | None:
+    """The server's most preferred suite that the client offered, for *version* (and, when
+    given, that *acceptable* admits: TLS 1.2 key exchange and certificate type)."""
+    offered_set = set(offered)
+    for sid in enabled:
+        suite = SUITES.get(sid)
+        if suite is None or suite.version != version or sid not in offered_set:
+            continue
+        if acceptable is not None and not acceptable(suite):
+            continue
+        return suite
+    return None
+
+
+def choose_group(client_groups: Sequence[int], client_shares: Sequence[int],
+                 enabled: Sequence[int]) -> tuple[int | None, bool]:
+    """``(group, needs_retry)``: a group the client sent a share for if any mutually supported
+    one has a share (saves a round trip); otherwise our most preferred mutual group, which
+    needs a HelloRetryRequest (RFC 8446 §4.1.4). ``(None, False)`` when nothing is shared."""
+    mutual = [g for g in enabled if g in client_groups]
+    for g in mutual:
+        if g in client_shares:
+            return int(g), False
+    if mutual:
+        return int(mutual[0]), True
+    return None, False
+
+
+def choose_signature_scheme(peer_schemes: Sequence[int], credential: Credential,
+                            version: int) -> int | None:
+    """Our preferred scheme for *credential*'s key that the peer accepts."""
+    for scheme in schemes_for_key(credential.private_key, ProtocolVersion(version)):
+        if version == ProtocolVersion.TLS1_3 and scheme in TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
+            continue
+        if scheme in peer_schemes:
+            return int(scheme)
+    return None
+
+
+def choose_alpn(offered: Sequence[bytes], enabled: Sequence[str]) -> str | None:
+    """Server side (RFC 7301 §3.2): our preference among the client's protocols; no overlap
+    when both sides use ALPN is fatal (no_application_protocol)."""
+    if not offered or not enabled:
+        return None
+    names = {p.decode("latin-1") for p in offered}
+    for p in enabled:
+        if p in names:
+            return p
+    raise alert_error(AlertDescription.no_application_protocol,
+                      f"no common application protocol (client offered "
+                      f"{sorted(names)}, server supports {list(enabled)})")
+
+
+def _name_matches(credential: Credential, server_name: str) -> bool:
+    from cryptography import x509
+    leaf = credential.chain[0]
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    try:
+        ip = ipaddress.ip_address(server_name)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        return ip in san.get_values_for_type(x509.IPAddress)
+    name = server_name.lower().rstrip(".")
+    for dns in san.get_values_for_type(x509.DNSName):
+        dns = dns.lower()
+        if dns == name:
+            return True
+        if dns.startswith("*.") and "." in name and name.split(".", 1)[1] == dns[2:]:
+            return True
+    return False
+
+
+def choose_credential(credentials: Sequence[Credential], server_name: str | None,
+                      peer_schemes: Sequence[int],
+                      version: int) -> tuple[Credential, int] | None:
+    """First credential whose key the peer can verify, preferring one whose names match SNI."""
+    candidates = list(credentials)
+    if server_name:
+        matching = [c for c in candidates if _name_matches(c, server_name)]
+        candidates = matching + [c for c in candidates if c not in matching]
+    for cred in candidates:
+        scheme = choose_signature_scheme(peer_schemes, cred, version)
+        if scheme is not None:
+            return cred, scheme
+    return None

@@ -1,0 +1,394 @@
+"""The server's handshake, TLS 1.3 (RFC 8446 §4), as one procedure that reads in protocol order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+
+from lucidtls.crypto import keyschedule as ks
+from lucidtls.crypto import signatures
+from lucidtls.crypto.groups import server_key_share
+from lucidtls.crypto.suites import Suite
+from lucidtls.errors import alert_error
+from lucidtls.handshake import negotiate
+from lucidtls.handshake.common import (
+    Expect,
+    HandshakeIO,
+    HandshakeResult,
+    Message,
+    Procedure,
+    decode,
+    parse_certificates,
+    require,
+    verify_peer_chain,
+)
+from lucidtls.handshake.transcript import Transcript
+from lucidtls.info import ConnectionInfo
+from lucidtls.wire import extensions as X
+from lucidtls.wire.enums import (
+    AlertDescription,
+    CipherSuite,
+    ExtensionType,
+    HandshakeType,
+    ProtocolVersion,
+)
+from lucidtls.wire.messages import (
+    HRR_RANDOM,
+    Certificate13,
+    CertificateEntry,
+    CertificateRequest13,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    Finished,
+    ServerHello,
+)
+
+if TYPE_CHECKING:
+    from lucidtls.config import ClientHelloInfo, ServerConfig
+    from lucidtls.pki.credentials import Credential
+    from lucidtls.pki.trust import VerifiedChain
+
+A = AlertDescription
+E = ExtensionType
+HT = HandshakeType
+TLS13 = int(ProtocolVersion.TLS1_3)
+TLS12 = int(ProtocolVersion.TLS1_2)
+
+
+class ServerHandshake:
+    """One server handshake: the state that is valid across its steps."""
+
+    def __init__(self, io: HandshakeIO, config: ServerConfig) -> None:
+        self.io = io
+        self.config = config
+        self.transcript = Transcript()
+        self.client_hello: ClientHello | None = None
+        self.server_name: str | None = None
+        self.suite: Suite | None = None
+        self.group: int | None = None
+        self.alpn: str | None = None
+        self.hello_retry = False
+        self.credential: Credential | None = None
+        self.signature_scheme: int | None = None
+        self.peer_chain: list[x509.Certificate] = []
+        self.verified: VerifiedChain | None = None
+        self.verification = "none"
+        self.client_auth = False
+        self.client_random = b""
+        self.server_random = b""
+        self.needs_retry = False
+        self.sent_ccs = False
+
+    # --- the procedure ------------------------------------------------------------------
+    def run(self) -> Procedure:
+        ch, raw = yield from self.read_client_hello()
+        version = self.choose_version(ch)
+        if version != TLS13:
+            from lucidtls.handshake.server12 import run_server12
+            return (yield from run_server12(self, ch, raw, version))
+        self.transcript.add(raw)
+        self.choose_parameters(ch)
+        if self.needs_retry:
+            ch = yield from self.send_hello_retry_request(ch)
+        hs = self.send_server_hello(ch)
+        self.send_encrypted_extensions(ch)
+        if self.config.verify_client != "none":
+            self.send_certificate_request()
+        self.send_certificate_and_verify()
+        server_app, client_app, exporter = self.send_finished(hs)
+        if self.config.verify_client != "none":
+            yield from self.read_client_certificate()
+        yield from self.read_client_finished()
+        self.io.install_13("read", self.suite_, client_app, "CLIENT_TRAFFIC_SECRET_0")
+        return self.result(server_app, client_app, exporter)
+
+    @property
+    def suite_(self) -> Suite:
+        assert self.suite is not None
+        return self.suite
+
+    # --- ClientHello (RFC 8446 §4.1.2) ----------------------------------------------------
+    def read_client_hello(self) -> Procedure:
+        msg: Message = yield Expect((HT.CLIENT_HELLO,))
+        ch: ClientHello = decode(ClientHello, msg.body)
+        self.client_hello = ch
+        self.client_random = ch.random
+        sni = ch.view(X.ServerNameList)
+        self.server_name = sni.host_names[0] if sni is not None and sni.host_names else None
+        return ch, msg.raw  # type: ignore[return-value]
+
+    def choose_version(self, ch: ClientHello) -> int:
+        enabled = [int(v) for v in self.config.versions]
+        sv = ch.view(X.SupportedVersionsClient)
+        if sv is not None:
+            offered = [v for v in sv.versions]
+        else:
+            # RFC 8446 §4.2.1: without supported_versions the client speaks at most
+            # legacy_version, which must then be TLS 1.2 for us.
+            offered = [TLS12] if ch.legacy_version >= TLS12 else []
+        version = negotiate.choose_version(offered, enabled)
+        if version is None:
+            names = ", ".join(_version_label(v) for v in offered) or \
+                _version_label(ch.legacy_version)
+            raise alert_error(A.protocol_version,
+                              f"client offers {names}; we support "
+                              f"{', '.join(_version_label(v) for v in enabled)}")
+        self.io.trace("version", offered=offered, chosen=version)
+        return version
+
+    def choose_parameters(self, ch: ClientHello) -> None:
+        cfg = self.config
+        # RFC 8446 §4.1.2: exactly the null compression method in TLS 1.3.
+        require(ch.legacy_compression_methods == b"\x00", A.illegal_parameter,
+                "TLS 1.3 ClientHello must offer only the null compression method")
+        require(ch.legacy_version == TLS12, A.protocol_version,
+                "ClientHello.legacy_version must be 0x0303 when offering TLS 1.3")
+        suite = negotiate.choose_suite(ch.cipher_suites, cfg.cipher_suites, TLS13)
+        require(suite is not None, A.handshake_failure,
+                "no TLS 1.3 cipher suite in common (client offers "
+                f"{_suite_names(ch.cipher_suites)})")
+        assert suite is not None
+        self.suite = suite
+
+        groups = ch.view(X.SupportedGroups)
+        shares = ch.view(X.KeyShareClientHello)
+        require(groups is not None, A.missing_extension, "ClientHello has no supported_groups")
+        require(shares is not None, A.missing_extension, "ClientHello has no key_share")
+        assert groups is not None and shares is not None
+        share_groups = [e.group for e in shares.entries]
+        # RFC 8446 §4.2.8: each share must be for a group listed in supported_groups.
+        for g in share_groups:
+            require(g in groups.groups, A.illegal_parameter,
+                    f"key share for group 0x{g:04x} that supported_groups does not list")
+        group, retry = negotiate.choose_group(groups.groups, share_groups, cfg.groups)
+        require(group is not None, A.handshake_failure,
+                "no key-exchange group in common")
+        assert group is not None
+        self.group, self.needs_retry = group, retry
+
+        sigalgs = ch.view(X.SignatureAlgorithms)
+        require(sigalgs is not None, A.missing_extension,
+                "ClientHello has no signature_algorithms (RFC 8446 §4.2.3)")
+        assert sigalgs is not None
+        self.credential, self.signature_scheme = self.select_credential(ch, sigalgs.schemes)
+        alpn = ch.view(X.ALPN)
+        self.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
+
+    def select_credential(self, ch: ClientHello, schemes: list[int]) -> tuple[Credential, int]:
+        cfg = self.config
+        credentials = list(cfg.credentials)
+        if cfg.select_credential is not None:
+            chosen = cfg.select_credential(self.hello_info(ch))
+            if chosen is not None:
+                credentials = [chosen]
+        pick = negotiate.choose_credential(credentials, self.server_name, schemes, TLS13)
+        require(pick is not None, A.handshake_failure,
+                "no certificate whose key can sign with a scheme the client accepts")
+        assert pick is not None
+        return pick
+
+    def hello_info(self, ch: ClientHello) -> ClientHelloInfo:
+        from lucidtls.config import ClientHelloInfo
+        groups = ch.view(X.SupportedGroups)
+        sig = ch.view(X.SignatureAlgorithms)
+        alpn = ch.view(X.ALPN)
+        sv = ch.view(X.SupportedVersionsClient)
+        return ClientHelloInfo(
+            server_name=self.server_name, cipher_suites=tuple(ch.cipher_suites),
+            groups=tuple(groups.groups) if groups else (),
+            signature_schemes=tuple(sig.schemes) if sig else (),
+            alpn_protocols=tuple(p.decode("latin-1") for p in alpn.protocols) if alpn else (),
+            versions=tuple(sv.versions) if sv else (ch.legacy_version,))
+
+    # --- HelloRetryRequest (RFC 8446 §4.1.4) ----------------------------------------------
+    def send_hello_retry_request(self, ch1: ClientHello) -> Procedure:
+        suite, group = self.suite_, self.group
+        assert group is not None
+        hrr = ServerHello(random=HRR_RANDOM, legacy_session_id_echo=ch1.legacy_session_id,
+                          cipher_suite=int(suite.id), extensions=[
+                              (E.supported_versions, X.SupportedVersionsServer(TLS13).encode()),
+                              (E.key_share, X.KeyShareHelloRetryRequest(group).encode())])
+        self.transcript.start(suite.hash)
+        self.transcript.replace_with_message_hash()
+        self.transcript.add(self.io.send_message(hrr))
+        self.hello_retry = True
+        if ch1.legacy_session_id:
+            self.io.send_ccs()  # RFC 8446 Appendix D.4
+            self.sent_ccs = True
+        self.io.trace("hello_retry", group=group)
+
+        msg: Message = yield Expect((HT.CLIENT_HELLO,))
+        ch2: ClientHello = decode(ClientHello, msg.body)
+        # RFC 8446 §4.1.2: the second hello repeats the first, with the new key share.
+        require(ch2.random == ch1.random and ch2.legacy_session_id == ch1.legacy_session_id
+                and ch2.cipher_suites == ch1.cipher_suites, A.illegal_parameter,
+                "second ClientHello differs from the first beyond what the retry allows")
+        sv = ch2.view(X.SupportedVersionsClient)
+        require(sv is not None and TLS13 in sv.versions, A.illegal_parameter,
+                "second ClientHello no longer offers TLS 1.3")
+        shares = ch2.view(X.KeyShareClientHello)
+        require(shares is not None and len(shares.entries) == 1
+                and shares.entries[0].group == group, A.illegal_parameter,
+                "second ClientHello must carry exactly one key share, for the requested group")
+        self.client_hello = ch2
+        self.transcript.add(msg.raw)
+        return ch2  # type: ignore[return-value]
+
+    # --- ServerHello (RFC 8446 §4.1.3) ----------------------------------------------------
+    def send_server_hello(self, ch: ClientHello) -> ks.HandshakeSecret:
+        suite, group, io = self.suite_, self.group, self.io
+        assert group is not None
+        shares = ch.view(X.KeyShareClientHello)
+        assert shares is not None
+        client_share = next(e.key_exchange for e in shares.entries if e.group == group)
+        server_share, shared_secret = server_key_share(
+            group, client_share, private_bytes=io.key_share_private(group))
+        self.server_random = io.random(32)
+        sh = ServerHello(random=self.server_random, legacy_session_id_echo=ch.legacy_session_id,
+                         cipher_suite=int(suite.id), extensions=[
+                             (E.key_share, X.KeyShareServerHello(
+                                 X.KeyShareEntry(group, server_share)).encode()),
+                             (E.supported_versions, X.SupportedVersionsServer(TLS13).encode())])
+        if not self.hello_retry:
+            self.transcript.start(suite.hash)
+        self.transcript.add(io.send_message(sh))
+        io.set_version(TLS13)
+        if ch.legacy_session_id and not self.hello_retry:
+            io.send_ccs()  # RFC 8446 Appendix D.4
+        io.trace("key_share", group=group, client_share_len=len(client_share),
+                 server_share_len=len(server_share), shared_secret_len=len(shared_secret))
+
+        hs = ks.EarlySecret(suite.hash).handshake(shared_secret)
+        th = self.transcript.digest()
+        self.client_hs_secret = hs.client_handshake_traffic_secret(th)
+        self.server_hs_secret = hs.server_handshake_traffic_secret(th)
+        io.install_13("write", suite, self.server_hs_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
+        io.install_13("read", suite, self.client_hs_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+        return hs
+
+    # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
+    def send_encrypted_extensions(self, ch: ClientHello) -> None:
+        exts: list[tuple[int, bytes]] = []
+        if self.server_name is not None:
+            exts.append((E.server_name, b""))  # RFC 6066 §3: an empty acknowledgement
+        if self.alpn is not None:
+            exts.append((E.application_layer_protocol_negotiation,
+                         X.ALPN([self.alpn.encode()]).encode()))
+        self.transcript.add(self.io.send_message(EncryptedExtensions(exts)))
+
+    def send_certificate_request(self) -> None:
+        cfg = self.config
+        exts = [(E.signature_algorithms,
+                 X.SignatureAlgorithms([int(s) for s in cfg.signature_schemes]).encode())]
+        if cfg.client_trust is not None and cfg.client_trust.subjects:
+            exts.append((E.certificate_authorities,
+                         X.CertificateAuthorities(list(cfg.client_trust.subjects)).encode()))
+        self.transcript.add(self.io.send_message(CertificateRequest13(b"", exts)))
+
+    def send_certificate_and_verify(self) -> None:
+        cred, scheme = self.credential, self.signature_scheme
+        assert cred is not None and scheme is not None
+        self.transcript.add(self.io.send_message(
+            Certificate13(b"", [CertificateEntry(der, []) for der in cred.chain_der])))
+        content = signatures.certificate_verify_input(self.transcript.digest(), server=True)
+        signature = self.io.sign(scheme, cred.private_key, content)
+        self.transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
+
+    def send_finished(self, hs: ks.HandshakeSecret) -> tuple[bytes, bytes, bytes]:
+        suite, io = self.suite_, self.io
+        verify_data = ks.finished_verify_data(suite.hash, self.server_hs_secret,
+                                              self.transcript.digest())
+        self.transcript.add(io.send_message(Finished(verify_data)))
+        io.trace("finished", sender="server", verify_data=verify_data)
+        master = hs.master()
+        th = self.transcript.digest()  # ClientHello..server Finished
+        server_app = master.server_application_traffic_secret_0(th)
+        client_app = master.client_application_traffic_secret_0(th)
+        exporter = master.exporter_master_secret(th)
+        io.install_13("write", suite, server_app, "SERVER_TRAFFIC_SECRET_0")
+        io.log_secret("CLIENT_TRAFFIC_SECRET_0", client_app)
+        io.log_secret("EXPORTER_SECRET", exporter)
+        self.master = master
+        return server_app, client_app, exporter
+
+    # --- client authentication (RFC 8446 §4.4.2) ------------------------------------------
+    def read_client_certificate(self) -> Procedure:
+        msg: Message = yield Expect((HT.CERTIFICATE,))
+        cert: Certificate13 = decode(Certificate13, msg.body)
+        require(cert.certificate_request_context == b"", A.illegal_parameter,
+                "client Certificate must echo the empty certificate_request_context")
+        self.transcript.add(msg.raw)
+        if not cert.certificate_list:
+            require(self.config.verify_client != "required", A.certificate_required,
+                    "the client sent no certificate, and one is required")
+            self.io.trace("client_auth", outcome="no certificate")
+            return None
+        self.peer_chain = parse_certificates([e.cert_data for e in cert.certificate_list])
+        self.io.trace("certificate", chain=self.peer_chain)
+        yield from self.verify_client_chain_and_signature()
+        return None
+
+    def verify_client_chain_and_signature(self) -> Procedure:
+        cfg = self.config
+
+        def builtin() -> VerifiedChain:
+            from lucidtls.pki.trust import verify_client_chain
+            assert cfg.client_trust is not None
+            return verify_client_chain(cfg.client_trust, self.peer_chain)
+
+        self.verified, self.verification = verify_peer_chain(
+            self.peer_chain, verify=builtin, callback=cfg.verify_callback, skip=False,
+            io=self.io)
+        msg: Message = yield Expect((HT.CERTIFICATE_VERIFY,))
+        cv: CertificateVerify = decode(CertificateVerify, msg.body)
+        require(cv.algorithm in cfg.signature_schemes and cv.algorithm not in
+                signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN, A.illegal_parameter,
+                f"client signed with scheme 0x{cv.algorithm:04x}, which we did not offer")
+        signatures.verify(cv.algorithm, self.peer_chain[0].public_key(),
+                          signatures.certificate_verify_input(self.transcript.digest(),
+                                                              server=False), cv.signature)
+        self.transcript.add(msg.raw)
+        self.client_auth = True
+        self.io.trace("client_auth", outcome="verified",
+                      subject=self.peer_chain[0].subject.rfc4514_string())
+        return None
+
+    def read_client_finished(self) -> Procedure:
+        msg: Message = yield Expect((HT.FINISHED,))
+        fin: Finished = decode(Finished, msg.body)
+        expected = ks.finished_verify_data(self.suite_.hash, self.client_hs_secret,
+                                           self.transcript.digest())
+        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
+                "client Finished does not match the transcript")
+        self.transcript.add(msg.raw)
+        self.io.trace("finished", sender="client", verify_data=fin.verify_data)
+        self.resumption_master_secret = self.master.resumption_master_secret(
+            self.transcript.digest())
+        return None
+
+    def result(self, server_app: bytes, client_app: bytes, exporter: bytes) -> HandshakeResult:
+        suite = self.suite_
+        info = ConnectionInfo(
+            version=TLS13, cipher_suite=int(suite.id), group=self.group,
+            signature_scheme=self.signature_scheme, alpn_protocol=self.alpn,
+            server_name=self.server_name, peer_certificates=tuple(self.peer_chain),
+            verified=self.verified, verification=self.verification,
+            hello_retry=self.hello_retry, client_auth=self.client_auth, kx="ECDHE")
+        return HandshakeResult(info=info, suite=suite, read_secret=client_app,
+                               write_secret=server_app, exporter_master_secret=exporter,
+                               client_random=self.client_random,
+                               server_random=self.server_random)
+
+
+def _version_label(v: int) -> str:
+    try:
+        return ProtocolVersion(v).label
+    except ValueError:
+        return f"0x{v:04x}"
+
+
+def _suite_names(ids: list[int]) -> str:
+    from lucidtls.wire.enums import describe
+    return ", ".join(describe(CipherSuite, i) for i in ids[:8]) + (" …" if len(ids) > 8 else "")

@@ -1,0 +1,229 @@
+"""The record layer (RFC 8446 §5, RFC 5246 §6.2).
+
+Splits the incoming byte stream into records, checks their sizes, removes protection, and
+hands out ``(content_type, payload)`` pairs; on the way out it fragments and protects. It also
+reassembles handshake messages that span records (``HandshakeReader``). It does not know the
+handshake: what is allowed when is the connection's business.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Protocol
+
+from lucidtls.errors import DecodeError, RecordError, UnexpectedMessage
+from lucidtls.wire.enums import AlertDescription, ContentType, ProtocolVersion
+
+MAX_PLAINTEXT = 1 << 14
+# RFC 8446 §5.2: TLSCiphertext.length MUST NOT exceed 2^14 + 256.
+MAX_CIPHERTEXT_13 = MAX_PLAINTEXT + 256
+# RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048.
+MAX_CIPHERTEXT_12 = MAX_PLAINTEXT + 2048
+# Handshake messages larger than this are refused (a certificate chain is the largest we expect).
+MAX_HANDSHAKE_MESSAGE = 1 << 17
+
+_KNOWN_TYPES = frozenset(int(t) for t in ContentType if t != ContentType.HEARTBEAT)
+_HANDSHAKE = int(ContentType.HANDSHAKE)
+_APPDATA = int(ContentType.APPLICATION_DATA)
+_CCS = int(ContentType.CHANGE_CIPHER_SPEC)
+
+
+class Protection13(Protocol):
+    seq: int
+
+    def seal(self, inner_plaintext: bytes) -> bytes: ...
+    def open(self, header: bytes, ciphertext: bytes) -> bytes: ...
+
+
+class Protection12(Protocol):
+    seq: int
+
+    def seal(self, content_type: int, plaintext: bytes) -> bytes: ...
+    def open(self, content_type: int, ciphertext: bytes) -> bytes: ...
+
+
+class RecordLayer:
+    """Framing and protection for both directions of one connection."""
+
+    def __init__(self) -> None:
+        self._in = bytearray()
+        self._out = bytearray()
+        self.version: int | None = None  # negotiated version; None until the hellos agree
+        self._read13: Protection13 | None = None
+        self._write13: Protection13 | None = None
+        self._read12: Protection12 | None = None
+        self._write12: Protection12 | None = None
+        # The version field we write in plaintext records (RFC 8446 §5.1: 0x0301 for the first
+        # ClientHello is allowed for compatibility; 0x0303 everywhere else).
+        self.plaintext_version = int(ProtocolVersion.TLS1_2)
+        self.pad_to = 0  # TLS 1.3 padding policy: pad inner plaintexts to a multiple (0 = none)
+        self.max_fragment = MAX_PLAINTEXT
+
+    # --- protection state -----------------------------------------------------------------
+    def set_read_13(self, protection: Protection13) -> None:
+        self._read13, self._read12 = protection, None
+
+    def set_write_13(self, protection: Protection13) -> None:
+        self._write13, self._write12 = protection, None
+
+    def set_read_12(self, protection: Protection12) -> None:
+        self._read12, self._read13 = protection, None
+
+    def set_write_12(self, protection: Protection12) -> None:
+        self._write12, self._write13 = protection, None
+
+    @property
+    def read_protected(self) -> bool:
+        return self._read13 is not None or self._read12 is not None
+
+    @property
+    def write_protected(self) -> bool:
+        return self._write13 is not None or self._write12 is not None
+
+    @property
+    def write_seq(self) -> int:
+        p = self._write13 or self._write12
+        return p.seq if p is not None else 0
+
+    # --- incoming -------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        self._in += data
+
+    @property
+    def buffered(self) -> int:
+        return len(self._in)
+
+    def next_record(self) -> tuple[int, bytes] | None:
+        """The next complete record, unprotected, or None if more bytes are needed."""
+        buf = self._in
+        if len(buf) < 5:
+            return None
+        content_type = buf[0]
+        length = (buf[3] << 8) | buf[4]
+        if content_type not in _KNOWN_TYPES:
+            raise UnexpectedMessage(f"record of unknown content type {content_type}")
+        if buf[1] != 3:
+            # Not TLS at all (e.g. plain HTTP or SSLv2 on a TLS port).
+            raise DecodeError(f"record version 0x{buf[1]:02x}{buf[2]:02x} is not TLS")
+        protected13 = self._read13 is not None
+        if protected13 or self._read12 is not None:
+            limit = MAX_CIPHERTEXT_13 if protected13 else MAX_CIPHERTEXT_12
+        else:
+            limit = MAX_PLAINTEXT
+        if length > limit:
+            raise RecordError(f"record of {length} bytes exceeds the limit of {limit}",
+                              AlertDescription.record_overflow)
+        end = 5 + length
+        if len(buf) < end:
+            return None
+        header = bytes(buf[:5])
+        payload = bytes(buf[5:end])
+        del buf[:end]
+
+        if protected13:
+            if content_type == _CCS:
+                # RFC 8446 §5: CCS stays unprotected; the connection decides whether to allow it.
+                return content_type, payload
+            if content_type != _APPDATA:
+                raise UnexpectedMessage(
+                    f"unprotected {ContentType(content_type).name} record after keys changed")
+            assert self._read13 is not None
+            inner = self._read13.open(header, payload)
+            # RFC 8446 §5.4: strip zero padding; the last non-zero byte is the real type.
+            i = len(inner) - 1
+            while i >= 0 and inner[i] == 0:
+                i -= 1
+            if i < 0:
+                raise UnexpectedMessage("protected record has no content type (all padding)")
+            content_type = inner[i]
+            if i > MAX_PLAINTEXT:
+                raise RecordError(f"decrypted record of {i} bytes exceeds 2^14",
+                                  AlertDescription.record_overflow)
+            if content_type not in _KNOWN_TYPES or content_type == _CCS:
+                raise UnexpectedMessage(f"protected record of inner type {content_type}")
+            payload = inner[:i]
+        elif self._read12 is not None:
+            payload = self._read12.open(content_type, payload)
+            if len(payload) > MAX_PLAINTEXT:
+                raise RecordError(f"decrypted record of {len(payload)} bytes exceeds 2^14",
+                                  AlertDescription.record_overflow)
+        if not payload and content_type != _APPDATA:
+            # RFC 8446 §5.1: zero-length fragments only for application data.
+            raise UnexpectedMessage(f"empty {ContentType(content_type).name} record")
+        return content_type, payload
+
+    # --- outgoing -------------------------------------------------------------------------
+    def write(self, content_type: int, data: bytes) -> None:
+        """Fragment and protect *data* as records of *content_type*."""
+        size = self.max_fragment
+        if len(data) <= size:
+            self._write_one(content_type, data)
+            return
+        view = memoryview(data)
+        for i in range(0, len(data), size):
+            self._write_one(content_type, bytes(view[i:i + size]))
+
+    def _write_one(self, content_type: int, fragment: bytes) -> None:
+        w13 = self._write13
+        if w13 is not None and content_type != _CCS:
+            inner = fragment + bytes((content_type,))
+            if self.pad_to:
+                pad = -len(inner) % self.pad_to
+                if pad and len(inner) + pad <= MAX_PLAINTEXT + 1:
+                    inner += bytes(pad)
+            self._out += w13.seal(inner)
+        elif self._write12 is not None:
+            self._out += self._write12.seal(content_type, fragment)
+        else:
+            n = len(fragment)
+            self._out += bytes((content_type, 3, self.plaintext_version & 0xFF, n >> 8, n & 0xFF))
+            self._out += fragment
+
+    def take_output(self) -> bytes:
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    @property
+    def pending_output(self) -> int:
+        return len(self._out)
+
+
+class HandshakeReader:
+    """Reassembles handshake messages from handshake-record payloads (RFC 8446 §5.1)."""
+
+    def __init__(self, max_message: int = MAX_HANDSHAKE_MESSAGE) -> None:
+        self._buf = bytearray()
+        self._ready: deque[tuple[int, bytes, bytes]] = deque()
+        self.max_message = max_message
+
+    def feed(self, fragment: bytes) -> None:
+        buf = self._buf
+        buf += fragment
+        while len(buf) >= 4:
+            length = (buf[1] << 16) | (buf[2] << 8) | buf[3]
+            if length > self.max_message:
+                raise DecodeError(
+                    f"handshake message of {length} bytes exceeds the limit {self.max_message}")
+            end = 4 + length
+            if len(buf) < end:
+                break
+            raw = bytes(buf[:end])
+            del buf[:end]
+            self._ready.append((raw[0], raw[4:], raw))
+
+    def pop(self) -> tuple[int, bytes, bytes] | None:
+        """The next complete ``(msg_type, body, raw)`` or None."""
+        return self._ready.popleft() if self._ready else None
+
+    def push_front(self, item: tuple[int, bytes, bytes]) -> None:
+        self._ready.appendleft(item)
+
+    @property
+    def empty(self) -> bool:
+        """No partial or complete message is waiting (checked at every key change)."""
+        return not self._buf and not self._ready
+
+    @property
+    def partial(self) -> bool:
+        return bool(self._buf)
