@@ -40,7 +40,13 @@ from lucidtls.events import (
     SessionTicketReceived,
 )
 from lucidtls.handshake.client import ClientHandshake
-from lucidtls.handshake.common import Expect, HandshakeResult, Message, Procedure
+from lucidtls.handshake.common import (
+    CHANGE_CIPHER_SPEC,
+    Expect,
+    HandshakeResult,
+    Message,
+    Procedure,
+)
 from lucidtls.handshake.server import ServerHandshake
 from lucidtls.info import ConnectionInfo
 from lucidtls.record import HandshakeReader, RecordLayer
@@ -62,8 +68,6 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
-# Pseudo message type a TLS 1.2 procedure expects for the peer's ChangeCipherSpec.
-CHANGE_CIPHER_SPEC = 0x1014
 
 
 @dataclass(frozen=True, slots=True)

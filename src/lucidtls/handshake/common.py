@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from lucidtls.pki.trust import TrustStore, VerifiedChain
 
 
+# Pseudo message type a TLS 1.2 procedure expects for the peer's ChangeCipherSpec record
+# (RFC 5246 §7.1); not a HandshakeType, outside its one-byte range.
+CHANGE_CIPHER_SPEC = 0x1014
+
+
 class Message(NamedTuple):
     """A complete handshake message as received: its type, body and raw bytes (header too)."""
 
@@ -36,7 +41,8 @@ class Expect:
     types: tuple[int, ...]
 
     def describe(self) -> str:
-        return " or ".join(describe(HandshakeType, t) for t in self.types)
+        return " or ".join("ChangeCipherSpec" if t == CHANGE_CIPHER_SPEC else
+                           describe(HandshakeType, t) for t in self.types)
 
 
 # A handshake procedure: yields Expect, is sent Messages, returns the result.
