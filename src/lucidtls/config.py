@@ -29,7 +29,7 @@ VerifyCallback = Callable[
 
 # TLS 1.2 joins the defaults once its procedures land (issue 4).
 SUPPORTED_VERSIONS: tuple[ProtocolVersion, ...] = (ProtocolVersion.TLS1_3,)
-IMPLEMENTED_VERSIONS = frozenset({ProtocolVersion.TLS1_3})
+IMPLEMENTED_VERSIONS = frozenset({ProtocolVersion.TLS1_3, ProtocolVersion.TLS1_2})
 
 DEFAULT_GROUPS: tuple[NamedGroup, ...] = (
     NamedGroup.X25519MLKEM768, NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1)
@@ -89,6 +89,8 @@ class ClientConfig:
     post_handshake_auth: bool = False
     keylog_file: str | None = None
     allow_rsa_key_exchange: bool = False  # TLS 1.2 RSA key transport (no forward secrecy)
+    # RFC 7627: a TLS 1.2 server that does not echo extended_master_secret is refused.
+    require_extended_master_secret: bool = True
 
     def __post_init__(self) -> None:
         _check_common(self.versions, self.cipher_suites, self.groups, self.alpn_protocols)
