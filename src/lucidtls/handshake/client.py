@@ -122,7 +122,9 @@ class ClientHandshake:
         self.client_random = io.random(32)
         # Appendix D.4: a non-empty session id makes the handshake look like a TLS 1.2 resume.
         self.session_id = io.random(32) if cfg.middlebox_compat else b""
-        suites = [int(s) for s in cfg.cipher_suites if SUITES[s].version in versions]
+        from lucidtls.handshake.negotiate import enabled_suites
+        suites = [s for s in enabled_suites(cfg.cipher_suites, cfg.allow_rsa_key_exchange)
+                  if SUITES[s].version in versions]
         for group in cfg.key_share_groups:
             self.key_shares[int(group)] = KeyShare.generate(
                 group, private_bytes=io.key_share_private(int(group)))

@@ -25,6 +25,18 @@ def choose_version(offered: Sequence[int], enabled: Sequence[int]) -> int | None
     return None
 
 
+def enabled_suites(configured: Sequence[int], allow_rsa_key_exchange: bool) -> list[int]:
+    """The suites a side may use: *configured* in order, then, when *allow_rsa_key_exchange*,
+    the TLS 1.2 RSA key-transport suites it does not list yet. RSA key transport has no forward
+    secrecy, so the rule is: usable iff named in ``cipher_suites`` (the defaults never name it)
+    or allowed by the flag."""
+    from lucidtls.crypto.suites import TLS12_RSA_KX_SUITES
+    out = [int(s) for s in configured]
+    if allow_rsa_key_exchange:
+        out += [int(s.id) for s in TLS12_RSA_KX_SUITES if int(s.id) not in out]
+    return out
+
+
 def choose_suite(offered: Sequence[int], enabled: Sequence[int], version: int,
                  acceptable: Callable[[Suite], bool] | None = None) -> Suite | None:
     """The server's most preferred suite that the client offered, for *version* (and, when
