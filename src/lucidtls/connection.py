@@ -10,6 +10,7 @@ connection fail for good (sticky), and raises a ``ProtocolError`` naming the ale
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from lucidtls.events import (
     Event,
     HandshakeComplete,
     KeyUpdated,
+    PostHandshakeAuth,
     SessionTicketReceived,
 )
 from lucidtls.handshake.client import ClientHandshake
@@ -54,6 +56,7 @@ from lucidtls.wire.enums import (
     AlertDescription,
     AlertLevel,
     ContentType,
+    ExtensionType,
     HandshakeType,
     KeyUpdateRequest,
     ProtocolVersion,
@@ -105,6 +108,7 @@ class Connection:
         self._hs_out = bytearray()
         self._events: deque[Event] = deque()
         self._proc: Procedure | None = None
+        self._on_done: Callable[[HandshakeResult], None] = self._handshake_done
         self._waiting: Expect | None = None
         self._handshake: ClientHandshake | ServerHandshake | None = None
         self._result: HandshakeResult | None = None
@@ -238,7 +242,9 @@ class Connection:
             msg = Message(*item)
             self.trace("message", direction="received", msg_type=msg.msg_type, raw=msg.raw,
                         protected=self._record.read_protected)
-            if self._proc is not None:
+            waiting = self._waiting
+            if self._proc is not None and (self._result is None or (
+                    waiting is not None and msg.msg_type in waiting.types)):
                 self._deliver(msg)
             else:
                 self._post_handshake(msg)
@@ -263,7 +269,7 @@ class Connection:
                 self._waiting = self._proc.send(msg)
         except StopIteration as stop:
             self._proc, self._waiting = None, None
-            self._handshake_done(stop.value)
+            self._on_done(stop.value)
 
     def _handshake_done(self, result: HandshakeResult) -> None:
         self._result = result
@@ -366,7 +372,13 @@ class Connection:
                           f"unexpected post-handshake {describe(HandshakeType, msg.msg_type)}")
 
     def _post_handshake_auth_request(self, msg: Message) -> None:
-        raise alert_error(A.unexpected_message, "post-handshake CertificateRequest not offered")
+        hs, result = self._handshake, self._result
+        assert isinstance(hs, ClientHandshake) and result is not None
+        sent = hs.answer_post_handshake_auth(msg, result.write_secret)
+        self._flush_handshake()
+        subject = hs.config.credentials[0].chain[0].subject.rfc4514_string() \
+            if sent and hs.config.credentials else None
+        self._events.append(PostHandshakeAuth(client_auth=sent, subject=subject))
 
     def _post_handshake_expect(self, msg: Message) -> bool:
         return False
@@ -536,3 +548,35 @@ class ServerConnection(Connection):
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
         super().__init__(config, hooks=hooks, observer=observer)
         self._start(ServerHandshake(self, config))  # type: ignore[arg-type]
+
+    def request_client_certificate(self, required: bool = True) -> None:
+        """TLS 1.3 post-handshake client authentication (RFC 8446 §4.6.2): send a
+        CertificateRequest; a ``PostHandshakeAuth`` event follows when the client answered."""
+        self._check_can_send()
+        hs, result = self._handshake, self._result
+        assert isinstance(hs, ServerHandshake) and result is not None
+        if result.info.version != ProtocolVersion.TLS1_3:
+            raise StateError("post-handshake authentication exists only in TLS 1.3")
+        if self._proc is not None:
+            raise StateError("a post-handshake authentication is already in progress")
+        if hs.client_hello is None or not hs.client_hello.has_ext(
+                ExtensionType.post_handshake_auth):
+            raise StateError("the client did not offer post_handshake_auth")
+        if hs.config.client_trust is None:
+            raise StateError("post-handshake authentication needs ServerConfig.client_trust")
+
+        def done(pha: HandshakeResult) -> None:
+            assert self._result is not None and self.info is not None
+            extras = pha.extras
+            chain = extras["peer_chain"] if extras["client_auth"] else []
+            self.info = dataclasses.replace(
+                self.info, peer_certificates=tuple(chain), verified=extras["verified"],
+                verification=extras["verification"], client_auth=extras["client_auth"])
+            self._result.info = self.info
+            subject = chain[0].subject.rfc4514_string() if chain else None
+            self._events.append(PostHandshakeAuth(extras["client_auth"], subject))
+
+        self._on_done = done
+        self._proc = hs.post_handshake_auth(lambda: result.read_secret, required)
+        self._advance(None)
+        self._flush_handshake()

@@ -52,3 +52,13 @@ class KeyUpdated(Event):
 class SessionTicketReceived(Event):
     lifetime: int
     ticket: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PostHandshakeAuth(Event):
+    """Post-handshake client authentication finished (RFC 8446 §4.6.2). On the server,
+    ``info`` is the updated ConnectionInfo; ``client_auth`` says whether a certificate was
+    presented and accepted (the client side reports whether it sent one)."""
+
+    client_auth: bool
+    subject: str | None

@@ -149,3 +149,27 @@ def test_keylog_file(tmp_path, trust, server_config):
     labels = [line.split()[0] for line in path.read_text().splitlines()]
     assert labels == ["SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
                       "SERVER_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_0", "EXPORTER_SECRET"]
+
+
+def test_mutual_tls(trust, server_cred, client_cred):
+    cc = ClientConfig(trust=trust, credentials=(client_cred,))
+    sc = ServerConfig(credentials=(server_cred,), verify_client="required", client_trust=trust)
+    client, server = handshake(cc, sc)
+    assert client.info.client_auth and server.info.client_auth
+    assert server.info.peer_subject == "CN=alice"
+    assert server.info.verified is not None
+
+
+def test_post_handshake_auth(trust, server_cred, client_cred):
+    from lucidtls.events import PostHandshakeAuth
+    cc = ClientConfig(trust=trust, credentials=(client_cred,), post_handshake_auth=True)
+    sc = ServerConfig(credentials=(server_cred,), client_trust=trust)
+    client, server = handshake(cc, sc)
+    assert not server.info.client_auth
+    server.request_client_certificate()
+    client.send(b"interleaved")
+    ce, se = pump(client, server)
+    assert PostHandshakeAuth(True, "CN=alice") in se
+    assert ApplicationData(b"interleaved") in se
+    assert server.info.client_auth and server.info.peer_subject == "CN=alice"
+    assert PostHandshakeAuth(True, "CN=alice") in ce

@@ -369,7 +369,7 @@ class ClientHandshake:
             self.sent_ccs = True
         io.install_13("write", suite, self.client_hs_secret, "")
         if self.cert_request is not None:
-            self.send_client_certificate(self.cert_request)
+            self.send_client_certificate(self.cert_request, self.transcript)
         verify_data = ks.finished_verify_data(suite.hash, self.client_hs_secret,
                                               self.transcript.digest())
         self.transcript.add(io.send_message(Finished(verify_data)))
@@ -389,24 +389,48 @@ class ClientHandshake:
                                write_secret=client_app, exporter_master_secret=exporter,
                                client_random=self.client_random)
 
+    # --- post-handshake authentication (RFC 8446 §4.6.2) -----------------------------------
+    def answer_post_handshake_auth(self, msg: Message, client_app_secret: bytes) -> bool:
+        """Answer a post-handshake CertificateRequest: Certificate, CertificateVerify and
+        Finished over the handshake transcript plus this request. Returns whether a
+        certificate was sent."""
+        require(self.config.post_handshake_auth and bool(self.config.credentials),
+                A.unexpected_message, "post-handshake CertificateRequest, but we did not "
+                "offer post_handshake_auth")
+        cr: CertificateRequest13 = decode(CertificateRequest13, msg.body)
+        require(cr.certificate_request_context != b"", A.illegal_parameter,
+                "post-handshake CertificateRequest needs a non-empty context")
+        require(cr.has_ext(E.signature_algorithms), A.missing_extension,
+                "CertificateRequest has no signature_algorithms")
+        assert self.suite is not None
+        transcript = self.transcript.fork()
+        transcript.add(msg.raw)
+        self.client_auth = False
+        self.send_client_certificate(cr, transcript)
+        # RFC 8446 §4.4: the Finished key comes from client_application_traffic_secret_N.
+        verify_data = ks.finished_verify_data(self.suite.hash, client_app_secret,
+                                              transcript.digest())
+        self.io.send_message(Finished(verify_data))
+        return self.client_auth
+
     # --- client authentication (RFC 8446 §4.4.2, §4.4.3) ----------------------------------
-    def send_client_certificate(self, cr: CertificateRequest13) -> None:
+    def send_client_certificate(self, cr: CertificateRequest13, transcript: Transcript) -> None:
         """Send our Certificate (empty if nothing fits) and, with a certificate, its
         CertificateVerify. Used in the handshake and for post-handshake authentication."""
         chosen = choose_client_credential(self.config.credentials, cr)
         if chosen is None:
-            self.transcript.add(self.io.send_message(
+            transcript.add(self.io.send_message(
                 Certificate13(cr.certificate_request_context, [])))
             self.io.trace("client_auth", outcome="no suitable certificate; sent empty")
             return
         cred, scheme = chosen
-        self.transcript.add(self.io.send_message(Certificate13(
+        transcript.add(self.io.send_message(Certificate13(
             cr.certificate_request_context,
             [CertificateEntry(der, []) for der in cred.chain_der])))
-        signature = signatures.sign(scheme, cred.private_key,
-                                    signatures.certificate_verify_input(
-                                        self.transcript.digest(), server=False))
-        self.transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
+        signature = self.io.sign(scheme, cred.private_key,
+                                 signatures.certificate_verify_input(
+                                     transcript.digest(), server=False))
+        transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
         self.client_auth = True
         self.io.trace("client_auth", outcome="sent", scheme=scheme,
                       subject=cred.chain[0].subject.rfc4514_string())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -314,14 +315,17 @@ class ServerHandshake:
         return server_app, client_app, exporter
 
     # --- client authentication (RFC 8446 §4.4.2) ------------------------------------------
-    def read_client_certificate(self) -> Procedure:
+    def read_client_certificate(self, context: bytes = b"", required: bool | None = None
+                                ) -> Procedure:
         msg: Message = yield Expect((HT.CERTIFICATE,))
         cert: Certificate13 = decode(Certificate13, msg.body)
-        require(cert.certificate_request_context == b"", A.illegal_parameter,
-                "client Certificate must echo the empty certificate_request_context")
+        require(cert.certificate_request_context == context, A.illegal_parameter,
+                "client Certificate does not echo our certificate_request_context")
         self.transcript.add(msg.raw)
+        if required is None:
+            required = self.config.verify_client == "required"
         if not cert.certificate_list:
-            require(self.config.verify_client != "required", A.certificate_required,
+            require(not required, A.certificate_required,
                     "the client sent no certificate, and one is required")
             self.io.trace("client_auth", outcome="no certificate")
             return None
@@ -354,6 +358,38 @@ class ServerHandshake:
         self.io.trace("client_auth", outcome="verified",
                       subject=self.peer_chain[0].subject.rfc4514_string())
         return None
+
+    # --- post-handshake authentication (RFC 8446 §4.6.2) -----------------------------------
+    def post_handshake_auth(self, client_app_secret: Callable[[], bytes],
+                            required: bool) -> Procedure:
+        """Request a client certificate after the handshake and check the answer; returns
+        the updated ConnectionInfo fields as a dict."""
+        handshake_transcript = self.transcript
+        self.transcript = handshake_transcript.fork()
+        try:
+            context = self.io.random(16)
+            cfg = self.config
+            exts = [(E.signature_algorithms,
+                     X.SignatureAlgorithms([int(s) for s in cfg.signature_schemes]).encode())]
+            if cfg.client_trust is not None and cfg.client_trust.subjects:
+                exts.append((E.certificate_authorities,
+                             X.CertificateAuthorities(list(cfg.client_trust.subjects)).encode()))
+            self.transcript.add(self.io.send_message(CertificateRequest13(context, exts)))
+            self.client_auth = False
+            yield from self.read_client_certificate(context, required)
+            msg: Message = yield Expect((HT.FINISHED,))
+            fin: Finished = decode(Finished, msg.body)
+            expected = ks.finished_verify_data(self.suite_.hash, client_app_secret(),
+                                               self.transcript.digest())
+            require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
+                    "client Finished (post-handshake auth) does not match the transcript")
+        finally:
+            self.transcript = handshake_transcript
+        return HandshakeResult(info=None, suite=self.suite_,  # type: ignore[arg-type]
+                               extras={"peer_chain": self.peer_chain,
+                                       "verified": self.verified,
+                                       "verification": self.verification,
+                                       "client_auth": self.client_auth})
 
     def read_client_finished(self) -> Procedure:
         msg: Message = yield Expect((HT.FINISHED,))

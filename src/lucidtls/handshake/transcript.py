@@ -42,6 +42,15 @@ class Transcript:
         assert self._hash is not None, "transcript hash not started"
         return self._hash.copy().finalize()
 
+    def fork(self) -> Transcript:
+        """An independent copy (post-handshake authentication extends the handshake's
+        transcript once per request, RFC 8446 §4.4)."""
+        other = Transcript()
+        other.messages = list(self.messages)
+        other._algorithm = self._algorithm
+        other._hash = self._hash.copy() if self._hash is not None else None
+        return other
+
     def all_bytes(self) -> bytes:
         """The concatenated messages (TLS 1.2 CertificateVerify signs these, not a hash)."""
         return b"".join(self.messages)
