@@ -23,6 +23,7 @@ from lucidtls.crypto import signatures
 from lucidtls.crypto.aead import Tls12Protection, Tls13Protection, confidentiality_limit
 from lucidtls.crypto.suites import Suite
 from lucidtls.errors import (
+    ConfigError,
     ConnectionClosedError,
     DecodeError,
     PeerAlertError,
@@ -534,6 +535,10 @@ class ClientConnection(Connection):
                  *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
         config = config or ClientConfig()
+        if config.check_hostname and not server_hostname and \
+                not config.dangerously_skip_verification:
+            raise ConfigError("server_hostname is required to verify the server's certificate "
+                              "(or set check_hostname=False)")
         super().__init__(config, hooks=hooks, observer=observer)
         self.server_hostname = server_hostname
         self._start(ClientHandshake(self, config, server_hostname))  # type: ignore[arg-type]

@@ -321,9 +321,6 @@ class ClientHandshake:
             from lucidtls.pki.trust import verify_server_chain
             return verify_server_chain(cfg.trust_store(), self.peer_chain, name)
 
-        require(not cfg.check_hostname or bool(self.server_name) or
-                cfg.dangerously_skip_verification, A.internal_error,
-                "no server name to check the certificate against")
         self.verified, self.verification = verify_peer_chain(
             self.peer_chain, verify=builtin, callback=cfg.verify_callback,
             skip=cfg.dangerously_skip_verification, io=self.io)
