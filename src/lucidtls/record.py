@@ -26,6 +26,7 @@ _KNOWN_TYPES = frozenset(int(t) for t in ContentType if t != ContentType.HEARTBE
 _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
+_ALERT = int(ContentType.ALERT)
 
 
 class Protection13(Protocol):
@@ -57,10 +58,15 @@ class RecordLayer:
         # ClientHello is allowed for compatibility; 0x0303 everywhere else).
         self.plaintext_version = int(ProtocolVersion.TLS1_2)
         self.pad_to = 0  # TLS 1.3 padding policy: pad inner plaintexts to a multiple (0 = none)
+        # A peer that failed before installing its own write keys (e.g. a client rejecting our
+        # certificate, with middlebox compatibility) sends its alert in the clear: accept
+        # plaintext alerts until the first protected record arrives.
+        self._plain_alerts_ok = False
         self.max_fragment = MAX_PLAINTEXT
 
     # --- protection state -----------------------------------------------------------------
     def set_read_13(self, protection: Protection13) -> None:
+        self._plain_alerts_ok = not self.read_protected
         self._read13, self._read12 = protection, None
 
     def set_write_13(self, protection: Protection13) -> None:
@@ -124,11 +130,14 @@ class RecordLayer:
             if content_type == _CCS:
                 # RFC 8446 §5: CCS stays unprotected; the connection decides whether to allow it.
                 return content_type, payload
+            if content_type == _ALERT and self._plain_alerts_ok:
+                return content_type, payload
             if content_type != _APPDATA:
                 raise UnexpectedMessage(
                     f"unprotected {ContentType(content_type).name} record after keys changed")
             assert self._read13 is not None
             inner = self._read13.open(header, payload)
+            self._plain_alerts_ok = False
             # RFC 8446 §5.4: strip zero padding; the last non-zero byte is the real type.
             i = len(inner) - 1
             while i >= 0 and inner[i] == 0:
