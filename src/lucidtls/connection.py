@@ -92,6 +92,9 @@ class Hooks:
     # changed) or raw handshake bytes to send instead.
     shape: Callable[[Any], Any] | None = None
     sign: Callable[[int, Any, bytes], bytes] | None = None
+    # Legacy record version of the first ClientHello's record (RFC 8446 §5.1 allows 0x0301
+    # there); None keeps 0x0303.
+    first_record_version: int | None = None
 
 
 class Connection:
@@ -541,7 +544,11 @@ class ClientConnection(Connection):
                               "(or set check_hostname=False)")
         super().__init__(config, hooks=hooks, observer=observer)
         self.server_hostname = server_hostname
+        first = self._hooks.first_record_version
+        if first is not None:
+            self._record.plaintext_version = first
         self._start(ClientHandshake(self, config, server_hostname))  # type: ignore[arg-type]
+        self._record.plaintext_version = int(ProtocolVersion.TLS1_2)
 
 
 class ServerConnection(Connection):
