@@ -1,0 +1,339 @@
+"""The client's handshake, TLS 1.2 (RFC 5246 §7.3), as one procedure that reads in protocol order.
+
+Entered from the TLS 1.3 client procedure when the ServerHello chose TLS 1.2. Full handshakes
+only (we offer no session ticket and never resume); the extended master secret (RFC 7627) is
+required unless configured otherwise; renegotiation is refused by the connection.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from lucidtls.crypto import keyschedule as ks
+from lucidtls.crypto import signatures
+from lucidtls.crypto.groups import TLS12_GROUPS, KeyShare
+from lucidtls.crypto.rsa_kx import encrypt_premaster
+from lucidtls.crypto.suites import SUITES, Suite
+from lucidtls.handshake import negotiate
+from lucidtls.handshake.common import (
+    CHANGE_CIPHER_SPEC,
+    Expect,
+    HandshakeResult,
+    Message,
+    Procedure,
+    check_extensions,
+    decode,
+    parse_certificates,
+    require,
+    verify_peer_chain,
+)
+from lucidtls.info import ConnectionInfo
+from lucidtls.wire import extensions as X
+from lucidtls.wire.enums import (
+    AlertDescription,
+    ExtensionType,
+    HandshakeType,
+    NamedGroup,
+    ProtocolVersion,
+    SignatureScheme,
+    describe,
+)
+from lucidtls.wire.messages import (
+    DOWNGRADE_TLS11,
+    DOWNGRADE_TLS12,
+    Certificate12,
+    CertificateRequest12,
+    CertificateVerify,
+    ClientKeyExchangeECDHE,
+    ClientKeyExchangeRSA,
+    Finished,
+    ServerHello,
+    ServerHelloDone,
+    ServerKeyExchangeECDHE,
+)
+
+if TYPE_CHECKING:
+    from lucidtls.handshake.client import ClientHandshake
+    from lucidtls.pki.credentials import Credential
+    from lucidtls.pki.trust import VerifiedChain
+
+A = AlertDescription
+E = ExtensionType
+HT = HandshakeType
+TLS12 = int(ProtocolVersion.TLS1_2)
+TLS13 = int(ProtocolVersion.TLS1_3)
+
+# What a TLS 1.2 ServerHello may answer (each also only if we offered it).
+_SERVER_HELLO_EXTS = {E.server_name, E.ec_point_formats, E.renegotiation_info,
+                      E.extended_master_secret, E.application_layer_protocol_negotiation}
+# RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
+_CERT_TYPE_FOR_AUTH = {"RSA": 1, "ECDSA": 64}
+
+
+def run_client12(hs: ClientHandshake, sh: ServerHello) -> Procedure:
+    """The TLS 1.2 client procedure, from the ServerHello on."""
+    return (yield from Client12(hs, sh).run())
+
+
+def _key_auth(key: object) -> str:
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        return "RSA"
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey,
+                        ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+        return "ECDSA"
+    return "none"
+
+
+class Client12:
+    """One TLS 1.2 client handshake: the state valid across its steps (the TLS 1.3 procedure's
+    object ``hs`` holds the ClientHello, its transcript, the peer's chain)."""
+
+    def __init__(self, hs: ClientHandshake, sh: ServerHello) -> None:
+        self.hs, self.sh = hs, sh
+        self.io, self.config = hs.io, hs.config
+        self.server_random = sh.random
+        self.suite: Suite | None = None
+        self.ems = False
+        self.ske: ServerKeyExchangeECDHE | None = None
+        self.cert_request: CertificateRequest12 | None = None
+        self.sent_certificate: tuple[Credential, int] | None = None
+
+    @property
+    def suite_(self) -> Suite:
+        assert self.suite is not None
+        return self.suite
+
+    # --- the procedure ------------------------------------------------------------------
+    def run(self) -> Procedure:
+        self.process_server_hello()
+        yield from self.read_server_certificate()
+        if self.suite_.kx == "ECDHE":
+            yield from self.read_server_key_exchange()
+        yield from self.read_certificate_request_and_done()
+        if self.cert_request is not None:
+            self.send_client_certificate(self.cert_request)
+        master = self.send_client_key_exchange()
+        if self.sent_certificate is not None:
+            self.send_certificate_verify(*self.sent_certificate)
+        self.send_finished(master)
+        yield from self.read_server_finished(master)
+        return self.result(master)
+
+    # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
+    def process_server_hello(self) -> None:
+        hs, sh, cfg = self.hs, self.sh, self.config
+        # RFC 8446 §4.1.3: a TLS 1.3 client must refuse a downgrade the server signals.
+        if TLS13 in cfg.versions:
+            require(sh.random[-8:] not in (DOWNGRADE_TLS12, DOWNGRADE_TLS11), A.illegal_parameter,
+                    "TLS 1.2 ServerHello carries the TLS 1.3 downgrade sentinel "
+                    "(RFC 8446 §4.1.3): an attacker may have removed TLS 1.3 from our hello")
+        assert hs.client_hello is not None
+        suite = SUITES.get(sh.cipher_suite)
+        require(suite is not None and sh.cipher_suite in hs.client_hello.cipher_suites
+                and suite.version == ProtocolVersion.TLS1_2, A.illegal_parameter,
+                f"server selected cipher suite 0x{sh.cipher_suite:04x}, which we did not "
+                "offer for TLS 1.2")
+        assert suite is not None
+        require(sh.legacy_compression_method == 0, A.illegal_parameter,
+                "ServerHello selected a compression method")
+        check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "TLS 1.2 ServerHello",
+                         hs.offered_exts)
+        # RFC 5746 §3.4: in an initial handshake the extension must be empty.
+        ri = sh.view(X.RenegotiationInfo)
+        require(ri is None or ri.renegotiated_connection == b"", A.handshake_failure,
+                "ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
+        self.ems = sh.has_ext(E.extended_master_secret)
+        if self.ems:
+            sh.view(X.ExtendedMasterSecret)
+        # RFC 7627 §5.3: without it the master secret is not bound to this handshake.
+        require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
+                "server does not support the extended master secret (RFC 7627), "
+                "which we require")
+        pf = sh.view(X.ECPointFormats)
+        require(pf is None or 0 in pf.formats, A.illegal_parameter,
+                "server ec_point_formats lacks uncompressed (RFC 8422 §5.2)")
+        if sh.has_ext(E.server_name):
+            sh.view(X.ServerNameAck)
+        alpn = sh.view(X.ALPN)
+        if alpn is not None:
+            require(len(alpn.protocols) == 1, A.illegal_parameter,
+                    "server ALPN response must name exactly one protocol (RFC 7301 §3.1)")
+            chosen = alpn.protocols[0].decode("latin-1")
+            require(chosen in cfg.alpn_protocols, A.illegal_parameter,
+                    f"server selected ALPN protocol {chosen!r}, which we did not offer")
+            hs.alpn = chosen
+        self.suite = hs.suite = suite
+        self.io.set_version(TLS12)
+        hs.transcript.start(suite.hash)  # holds our ClientHello already
+        hs.transcript.add(hs._last_server_hello_raw)
+
+    # --- server Certificate (RFC 5246 §7.4.2) ---------------------------------------------
+    def read_server_certificate(self) -> Procedure:
+        hs, cfg = self.hs, self.config
+        msg: Message = yield Expect((HT.CERTIFICATE,))
+        cert: Certificate12 = decode(Certificate12, msg.body)
+        require(len(cert.certificate_list) > 0, A.decode_error,
+                "server sent an empty Certificate message")
+        hs.peer_chain = parse_certificates(cert.certificate_list)
+        self.io.trace("certificate", chain=hs.peer_chain)
+        # RFC 5246 §7.4.2: the key must suit the suite's key exchange / authentication.
+        leaf_auth = _key_auth(hs.peer_chain[0].public_key())
+        require(leaf_auth == self.suite_.auth, A.unsupported_certificate,
+                f"server certificate has a {leaf_auth} key, but {self.suite_.name} needs "
+                f"{self.suite_.auth}")
+        name = hs.server_name if cfg.check_hostname else None
+
+        def builtin() -> VerifiedChain:
+            from lucidtls.pki.trust import verify_server_chain
+            return verify_server_chain(cfg.trust_store(), hs.peer_chain, name)
+
+        require(not cfg.check_hostname or bool(hs.server_name) or
+                cfg.dangerously_skip_verification, A.internal_error,
+                "no server name to check the certificate against")
+        hs.verified, hs.verification = verify_peer_chain(
+            hs.peer_chain, verify=builtin, callback=cfg.verify_callback,
+            skip=cfg.dangerously_skip_verification, io=self.io)
+        hs.transcript.add(msg.raw)
+        return None
+
+    # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
+    def read_server_key_exchange(self) -> Procedure:
+        hs, cfg = self.hs, self.config
+        msg: Message = yield Expect((HT.SERVER_KEY_EXCHANGE,))
+        ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
+        require(ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups,
+                A.illegal_parameter,
+                f"server chose group {describe(NamedGroup, ske.named_group)}, which we did "
+                "not offer for TLS 1.2")
+        require(ske.algorithm in cfg.signature_schemes, A.illegal_parameter,
+                f"server signed with {describe(SignatureScheme, ske.algorithm)}, which we "
+                "did not offer")
+        signed = hs.client_random + self.server_random + ske.params_bytes()
+        signatures.verify(ske.algorithm, hs.peer_chain[0].public_key(), signed, ske.signature,
+                          version=TLS12)
+        hs.signature_scheme, hs.group = ske.algorithm, ske.named_group
+        self.ske = ske
+        hs.transcript.add(msg.raw)
+        return None
+
+    # --- CertificateRequest, ServerHelloDone (RFC 5246 §7.4.4, §7.4.5) -------------------
+    def read_certificate_request_and_done(self) -> Procedure:
+        msg: Message = yield Expect((HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE))
+        if msg.msg_type == HT.CERTIFICATE_REQUEST:
+            self.cert_request = decode(CertificateRequest12, msg.body)
+            self.hs.transcript.add(msg.raw)
+            msg = yield Expect((HT.SERVER_HELLO_DONE,))
+        decode(ServerHelloDone, msg.body)
+        self.hs.transcript.add(msg.raw)
+        return None
+
+    # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
+    def send_client_certificate(self, cr: CertificateRequest12) -> None:
+        chosen = choose_client_credential12(self.config.credentials, cr)
+        if chosen is None:
+            # RFC 5246 §7.4.6: with nothing suitable, an empty certificate_list.
+            self.hs.transcript.add(self.io.send_message(Certificate12([])))
+            self.io.trace("client_auth", outcome="no suitable certificate; sent empty")
+            return
+        cred, _ = chosen
+        self.hs.transcript.add(self.io.send_message(Certificate12(list(cred.chain_der))))
+        self.sent_certificate = chosen
+
+    # --- ClientKeyExchange (RFC 5246 §7.4.7) ----------------------------------------------
+    def send_client_key_exchange(self) -> bytes:
+        hs, io, suite = self.hs, self.io, self.suite_
+        if suite.kx == "ECDHE":
+            ske = self.ske
+            assert ske is not None
+            share = KeyShare.generate(ske.named_group,
+                                      private_bytes=io.key_share_private(ske.named_group))
+            premaster = share.exchange(ske.public)  # IllegalParameter if the point is bad
+            cke: object = ClientKeyExchangeECDHE(share.public_bytes())
+        else:
+            assert hs.client_hello is not None
+            public_key = hs.peer_chain[0].public_key()
+            assert isinstance(public_key, rsa.RSAPublicKey)
+            # RFC 5246 §7.4.7.1: the version is the one our ClientHello offered.
+            premaster, encrypted = encrypt_premaster(public_key,
+                                                     hs.client_hello.legacy_version, io.random)
+            cke = ClientKeyExchangeRSA(encrypted)
+        hs.transcript.add(io.send_message(cke))
+        if self.ems:
+            # RFC 7627 §4: session_hash covers the messages through ClientKeyExchange.
+            master = ks.extended_master_secret_12(suite.hash, premaster, hs.transcript.digest())
+        else:
+            master = ks.master_secret_12(suite.hash, premaster, hs.client_random,
+                                         self.server_random)
+        io.log_secret("CLIENT_RANDOM", master)
+        return master
+
+    # --- CertificateVerify (RFC 5246 §7.4.8) ----------------------------------------------
+    def send_certificate_verify(self, cred: Credential, scheme: int) -> None:
+        hs = self.hs
+        # Signed: all handshake messages so far (not a hash of them).
+        signature = self.io.sign(scheme, cred.private_key, hs.transcript.all_bytes())
+        hs.transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
+        hs.client_auth = True
+        self.io.trace("client_auth", outcome="sent", scheme=scheme,
+                      subject=cred.chain[0].subject.rfc4514_string())
+
+    # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
+    def send_finished(self, master: bytes) -> None:
+        hs, io, suite = self.hs, self.io, self.suite_
+        client_key, self.server_key, client_iv, self.server_iv = ks.key_block_12(
+            suite, master, hs.client_random, self.server_random)
+        io.send_ccs()
+        io.install_12("write", suite, client_key, client_iv)
+        verify_data = ks.finished_12(suite.hash, master, b"client finished",
+                                     hs.transcript.digest())
+        hs.transcript.add(io.send_message(Finished(verify_data)))
+        io.trace("finished", sender="client", verify_data=verify_data)
+
+    def read_server_finished(self, master: bytes) -> Procedure:
+        hs, io, suite = self.hs, self.io, self.suite_
+        yield Expect((CHANGE_CIPHER_SPEC,))
+        io.install_12("read", suite, self.server_key, self.server_iv)
+        msg: Message = yield Expect((HT.FINISHED,))
+        fin: Finished = decode(Finished, msg.body)
+        expected = ks.finished_12(suite.hash, master, b"server finished",
+                                  hs.transcript.digest())
+        require(len(fin.verify_data) == len(expected), A.decode_error,
+                f"server Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
+        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
+                "server Finished does not match the transcript")
+        hs.transcript.add(msg.raw)
+        io.trace("finished", sender="server", verify_data=fin.verify_data)
+        return None
+
+    def result(self, master: bytes) -> HandshakeResult:
+        hs, suite = self.hs, self.suite_
+        info = ConnectionInfo(
+            version=TLS12, cipher_suite=int(suite.id), group=hs.group,
+            signature_scheme=hs.signature_scheme, alpn_protocol=hs.alpn,
+            server_name=hs.server_name, peer_certificates=tuple(hs.peer_chain),
+            verified=hs.verified, verification=hs.verification, client_auth=hs.client_auth,
+            kx=suite.kx, extended_master_secret=self.ems)
+        return HandshakeResult(info=info, suite=suite, master_secret=master,
+                               client_random=hs.client_random,
+                               server_random=self.server_random)
+
+
+def choose_client_credential12(credentials: tuple[Credential, ...],
+                               cr: CertificateRequest12) -> tuple[Credential, int] | None:
+    """A credential of a certificate type the server accepts whose key can sign with one of
+    its supported_signature_algorithms, preferring one issued under an authority the server
+    named (RFC 5246 §7.4.4, §7.4.6)."""
+    from lucidtls.handshake.client import _issued_under
+    ordered = [c for c in credentials
+               if _CERT_TYPE_FOR_AUTH.get(_key_auth(c.private_key), 0) in cr.certificate_types]
+    if cr.certificate_authorities:
+        names = set(cr.certificate_authorities)
+        ordered = [c for c in ordered if _issued_under(c, names)]
+    for cred in ordered:
+        scheme = negotiate.choose_signature_scheme(cr.supported_signature_algorithms, cred,
+                                                   TLS12)
+        if scheme is not None:
+            return cred, scheme
+    return None

@@ -1,0 +1,408 @@
+"""The server's handshake, TLS 1.2 (RFC 5246 §7.3), as one procedure that reads in protocol order.
+
+Entered from the TLS 1.3 server procedure once the ClientHello negotiated TLS 1.2. Full
+handshakes only (no resumption); AEAD suites only; ECDHE (RFC 8422) or, when enabled, RSA key
+transport; the extended master secret (RFC 7627); renegotiation is refused (RFC 5746).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from lucidtls.crypto import keyschedule as ks
+from lucidtls.crypto import signatures
+from lucidtls.crypto.groups import TLS12_GROUPS, KeyShare
+from lucidtls.crypto.rsa_kx import PREMASTER_LEN, decrypt_premaster
+from lucidtls.crypto.suites import SUITES, Suite
+from lucidtls.errors import alert_error
+from lucidtls.handshake import negotiate
+from lucidtls.handshake.common import (
+    CHANGE_CIPHER_SPEC,
+    Expect,
+    HandshakeResult,
+    Message,
+    Procedure,
+    decode,
+    parse_certificates,
+    require,
+    verify_peer_chain,
+)
+from lucidtls.info import ConnectionInfo
+from lucidtls.wire import extensions as X
+from lucidtls.wire.enums import (
+    AlertDescription,
+    CipherSuite,
+    ExtensionType,
+    HandshakeType,
+    NamedGroup,
+    ProtocolVersion,
+    describe,
+)
+from lucidtls.wire.messages import (
+    DOWNGRADE_TLS12,
+    Certificate12,
+    CertificateRequest12,
+    CertificateVerify,
+    ClientHello,
+    ClientKeyExchangeECDHE,
+    ClientKeyExchangeRSA,
+    Finished,
+    ServerHello,
+    ServerHelloDone,
+    ServerKeyExchangeECDHE,
+)
+
+if TYPE_CHECKING:
+    from lucidtls.handshake.server import ServerHandshake
+    from lucidtls.pki.credentials import Credential
+    from lucidtls.pki.trust import VerifiedChain
+
+A = AlertDescription
+E = ExtensionType
+HT = HandshakeType
+TLS12 = int(ProtocolVersion.TLS1_2)
+TLS13 = int(ProtocolVersion.TLS1_3)
+_SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+_SCSV_FALLBACK = int(CipherSuite.TLS_FALLBACK_SCSV)
+# RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
+_CERT_TYPES = bytes((1, 64))
+
+
+def run_server12(hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> Procedure:
+    """The TLS 1.2 server procedure (the caller has chosen *version* == TLS 1.2)."""
+    return (yield from Server12(hs, ch, raw, version).run())
+
+
+def key_auth(private_key: object) -> str:
+    """The suite authentication a key can serve: "RSA" or "ECDSA" (EdDSA too, RFC 8422 §5.1)."""
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        return "RSA"
+    if isinstance(private_key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
+        return "ECDSA"
+    return "none"
+
+
+class Server12:
+    """One TLS 1.2 server handshake: the state valid across its steps (the TLS 1.3 procedure's
+    object ``hs`` holds the transcript, randoms, SNI and the peer's chain)."""
+
+    def __init__(self, hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> None:
+        self.hs, self.ch, self.raw = hs, ch, raw
+        self.io, self.config = hs.io, hs.config
+        require(version == TLS12, A.protocol_version,
+                f"version 0x{version:04x} is not implemented")
+        self.suite: Suite | None = None
+        self.group: int | None = None
+        self.credential: Credential | None = None
+        self.signature_scheme: int | None = None
+        self.ems = False
+        self.secure_renegotiation = False
+        self.key_share: KeyShare | None = None
+        self.cert_requested = False
+
+    @property
+    def suite_(self) -> Suite:
+        assert self.suite is not None
+        return self.suite
+
+    # --- the procedure ------------------------------------------------------------------
+    def run(self) -> Procedure:
+        self.hs.transcript.add(self.raw)
+        self.check_client_hello()
+        self.choose_parameters()
+        self.send_server_hello()
+        self.send_certificate()
+        if self.suite_.kx == "ECDHE":
+            self.send_server_key_exchange()
+        if self.config.verify_client != "none":
+            self.send_certificate_request()
+        self.hs.transcript.add(self.io.send_message(ServerHelloDone()))
+        if self.cert_requested:
+            yield from self.read_client_certificate()
+        master = yield from self.read_client_key_exchange()
+        if self.hs.peer_chain:
+            yield from self.read_certificate_verify()
+        yield from self.read_client_finished(master)
+        self.send_finished(master)
+        return self.result(master)
+
+    # --- ClientHello checks (RFC 5246 §7.4.1.2) -------------------------------------------
+    def check_client_hello(self) -> None:
+        ch, cfg = self.ch, self.config
+        # RFC 7507 §3: a fallback retry while we support something higher is an attack.
+        sv = ch.view(X.SupportedVersionsClient)
+        client_max = max((v for v in sv.versions if v <= TLS13), default=0) if sv \
+            else ch.legacy_version
+        ours = max(int(v) for v in cfg.versions)
+        require(_SCSV_FALLBACK not in ch.cipher_suites or client_max >= ours,
+                A.inappropriate_fallback,
+                f"client signals a fallback (TLS_FALLBACK_SCSV) to "
+                f"{_version_label(client_max)}, but we support {_version_label(ours)}")
+        # RFC 5246 §7.4.1.2: the list MUST contain the null method; we select it.
+        require(0 in ch.legacy_compression_methods, A.illegal_parameter,
+                "ClientHello compression methods do not include null (0)")
+        # RFC 5746 §3.6: the signal is the SCSV or an empty renegotiation_info.
+        ri = ch.view(X.RenegotiationInfo)
+        if ri is not None:
+            require(ri.renegotiated_connection == b"", A.handshake_failure,
+                    "initial ClientHello carries a non-empty renegotiation_info (RFC 5746 §3.6)")
+        self.secure_renegotiation = ri is not None or _SCSV_RENEGOTIATION in ch.cipher_suites
+        # RFC 7627 §5.3: without extended_master_secret the handshake is not bound to the
+        # session (triple handshake); refused unless configured otherwise.
+        self.ems = ch.has_ext(E.extended_master_secret)
+        if self.ems:
+            ch.view(X.ExtendedMasterSecret)
+        require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
+                "client does not support the extended master secret (RFC 7627), "
+                "which this server requires")
+        # RFC 8422 §5.1.2: the uncompressed point format is mandatory when the list is sent.
+        pf = ch.view(X.ECPointFormats)
+        require(pf is None or 0 in pf.formats, A.illegal_parameter,
+                "ec_point_formats does not include uncompressed (0)")
+
+    # --- suite, group, credential, ALPN ---------------------------------------------------
+    def choose_parameters(self) -> None:
+        ch, cfg, hs = self.ch, self.config, self.hs
+        groups_ext = ch.view(X.SupportedGroups)
+        # RFC 8422 §4: without supported_groups any curve may be used; we pick P-256.
+        client_groups = groups_ext.groups if groups_ext is not None \
+            else [int(NamedGroup.secp256r1)]
+        self.group = next((int(g) for g in cfg.groups
+                           if g in TLS12_GROUPS and g in client_groups), None)
+        sigalgs = ch.view(X.SignatureAlgorithms)
+        # RFC 5246 §7.4.1.4.1: without the extension the client accepts only SHA-1
+        # signatures, which we do not make.
+        self.client_schemes = sigalgs.schemes if sigalgs is not None else []
+        credentials = list(cfg.credentials)
+        if cfg.select_credential is not None:
+            chosen = cfg.select_credential(hs.hello_info(ch))
+            if chosen is not None:
+                credentials = [chosen]
+        self.credentials = credentials
+
+        enabled = negotiate.enabled_suites(cfg.cipher_suites, cfg.allow_rsa_key_exchange)
+        suite = negotiate.choose_suite(ch.cipher_suites, enabled, TLS12,
+                                       acceptable=self.suite_fits)
+        if suite is None:
+            raise alert_error(A.handshake_failure, self.no_suite_reason(enabled))
+        self.suite = suite
+        pick = self.credential_for(suite)
+        assert pick is not None
+        self.credential, self.signature_scheme = pick
+        if suite.kx != "ECDHE":
+            self.group = None
+        alpn = ch.view(X.ALPN)
+        hs.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
+
+    def suite_fits(self, suite: Suite) -> bool:
+        if suite.kx == "ECDHE" and self.group is None:
+            return False
+        return self.credential_for(suite) is not None
+
+    def credential_for(self, suite: Suite) -> tuple[Credential, int | None] | None:
+        """A credential of the suite's key type; for ECDHE one that can sign with a scheme
+        the client accepts (RFC 5246 §7.4.2)."""
+        creds = [c for c in self.credentials if key_auth(c.private_key) == suite.auth]
+        pick = negotiate.choose_credential(creds, self.hs.server_name, self.client_schemes,
+                                           TLS12)
+        if suite.kx == "RSA":  # key transport signs nothing; any RSA certificate will do
+            return (pick[0] if pick else creds[0], None) if creds else None
+        return pick
+
+    def no_suite_reason(self, enabled: list[int]) -> str:
+        offered = [s for s in self.ch.cipher_suites
+                   if s not in (_SCSV_FALLBACK, _SCSV_RENEGOTIATION) and (s & 0x0F0F) != 0x0A0A]
+        ours12 = [s for s in offered if s in SUITES and SUITES[s].version == TLS12]
+        if not ours12:
+            return ("client offers no TLS 1.2 AEAD suite lucidtls accepts; CBC, RC4, 3DES, "
+                    f"export and NULL suites are refused (client offers {_suite_names(offered)})")
+        if not any(s in enabled for s in ours12):
+            return (f"no enabled TLS 1.2 cipher suite in common (client offers "
+                    f"{_suite_names(offered)}; RSA key transport needs allow_rsa_key_exchange)")
+        if self.group is None and all(SUITES[s].kx == "ECDHE" for s in ours12):
+            return "no ECDHE group in common (TLS 1.2 uses x25519, P-256 or P-384)"
+        return ("no certificate fits a cipher suite in common (client offers "
+                f"{_suite_names(ours12)} and signature schemes "
+                f"{[describe_scheme(s) for s in self.client_schemes]})")
+
+    # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
+    def send_server_hello(self) -> None:
+        ch, hs, io, suite, cfg = self.ch, self.hs, self.io, self.suite_, self.config
+        server_random = io.random(32)
+        if TLS13 in cfg.versions:
+            # RFC 8446 §4.1.3: a TLS 1.3 server negotiating 1.2 says so in the last 8 bytes.
+            server_random = server_random[:24] + DOWNGRADE_TLS12
+        hs.server_random = server_random
+        exts: list[tuple[int, bytes]] = []
+        if self.secure_renegotiation:
+            exts.append((E.renegotiation_info, X.RenegotiationInfo(b"").encode()))
+        if self.ems:
+            exts.append((E.extended_master_secret, b""))
+        if hs.server_name is not None:
+            exts.append((E.server_name, b""))  # RFC 6066 §3
+        if suite.kx == "ECDHE" and ch.has_ext(E.ec_point_formats):
+            exts.append((E.ec_point_formats, X.ECPointFormats([0]).encode()))  # RFC 8422 §5.2
+        if hs.alpn is not None:
+            exts.append((E.application_layer_protocol_negotiation,
+                         X.ALPN([hs.alpn.encode()]).encode()))
+        # No session id: we do not resume (RFC 5246 §7.4.1.3 allows an empty one).
+        sh = ServerHello(random=server_random, legacy_session_id_echo=b"",
+                         cipher_suite=int(suite.id), extensions=exts)
+        hs.suite = suite
+        hs.transcript.start(suite.hash)
+        raw = io.send_message(sh)
+        hs.transcript.add(raw)
+        hs.server_random = decode(ServerHello, raw[4:]).random  # as it went out
+        io.set_version(TLS12)
+
+    def send_certificate(self) -> None:
+        assert self.credential is not None
+        self.hs.transcript.add(self.io.send_message(
+            Certificate12(list(self.credential.chain_der))))
+
+    # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
+    def send_server_key_exchange(self) -> None:
+        hs, io, group, scheme = self.hs, self.io, self.group, self.signature_scheme
+        assert group is not None and scheme is not None and self.credential is not None
+        self.key_share = KeyShare.generate(group, private_bytes=io.key_share_private(group))
+        ske = ServerKeyExchangeECDHE(group, self.key_share.public_bytes(), scheme, b"")
+        signed = hs.client_random + hs.server_random + ske.params_bytes()
+        ske.signature = io.sign(scheme, self.credential.private_key, signed)
+        hs.signature_scheme = scheme
+        hs.group = group
+        hs.transcript.add(io.send_message(ske))
+
+    def send_certificate_request(self) -> None:
+        cfg = self.config
+        cas = list(cfg.client_trust.subjects) if cfg.client_trust is not None else []
+        cr = CertificateRequest12(_CERT_TYPES, [int(s) for s in cfg.signature_schemes], cas)
+        self.hs.transcript.add(self.io.send_message(cr))
+        self.cert_requested = True
+
+    # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
+    def read_client_certificate(self) -> Procedure:
+        hs, cfg = self.hs, self.config
+        msg: Message = yield Expect((HT.CERTIFICATE,))
+        cert: Certificate12 = decode(Certificate12, msg.body)
+        hs.transcript.add(msg.raw)
+        if not cert.certificate_list:
+            # TLS 1.2 has no certificate_required alert; RFC 5246 §7.4.6 names this one.
+            require(cfg.verify_client != "required", A.handshake_failure,
+                    "the client sent no certificate, and one is required")
+            self.io.trace("client_auth", outcome="no certificate")
+            return None
+        hs.peer_chain = parse_certificates(cert.certificate_list)
+        self.io.trace("certificate", chain=hs.peer_chain)
+
+        def builtin() -> VerifiedChain:
+            from lucidtls.pki.trust import verify_client_chain
+            assert cfg.client_trust is not None
+            return verify_client_chain(cfg.client_trust, hs.peer_chain)
+
+        hs.verified, hs.verification = verify_peer_chain(
+            hs.peer_chain, verify=builtin, callback=cfg.verify_callback, skip=False, io=self.io)
+        return None
+
+    # --- ClientKeyExchange (RFC 5246 §7.4.7) ----------------------------------------------
+    def read_client_key_exchange(self) -> Procedure:
+        hs, io, suite = self.hs, self.io, self.suite_
+        if suite.kx == "RSA":
+            # RFC 5246 §7.4.7.1: the fallback premaster exists before we look at the
+            # ciphertext, and every failure continues with it (no padding oracle).
+            fallback = io.random(PREMASTER_LEN)
+        msg: Message = yield Expect((HT.CLIENT_KEY_EXCHANGE,))
+        if suite.kx == "ECDHE":
+            cke: ClientKeyExchangeECDHE = decode(ClientKeyExchangeECDHE, msg.body)
+            assert self.key_share is not None
+            premaster = self.key_share.exchange(cke.public)  # IllegalParameter if invalid
+        else:
+            rsa_cke: ClientKeyExchangeRSA = decode(ClientKeyExchangeRSA, msg.body)
+            assert self.credential is not None
+            premaster = decrypt_premaster(self.credential.private_key,  # type: ignore[arg-type]
+                                          rsa_cke.encrypted_premaster,
+                                          self.ch.legacy_version, fallback)
+        hs.transcript.add(msg.raw)
+        if self.ems:
+            # RFC 7627 §4: session_hash covers the messages through ClientKeyExchange.
+            master = ks.extended_master_secret_12(suite.hash, premaster, hs.transcript.digest())
+        else:
+            master = ks.master_secret_12(suite.hash, premaster, hs.client_random,
+                                         hs.server_random)
+        io.log_secret("CLIENT_RANDOM", master)
+        return master  # type: ignore[return-value]
+
+    # --- client CertificateVerify (RFC 5246 §7.4.8) ---------------------------------------
+    def read_certificate_verify(self) -> Procedure:
+        hs, cfg = self.hs, self.config
+        msg: Message = yield Expect((HT.CERTIFICATE_VERIFY,))
+        cv: CertificateVerify = decode(CertificateVerify, msg.body)
+        # RFC 5246 §7.4.8: the scheme must be one of our CertificateRequest's.
+        require(cv.algorithm in cfg.signature_schemes, A.illegal_parameter,
+                f"client signed with {describe_scheme(cv.algorithm)}, which we did not offer")
+        # The signature covers handshake_messages so far, not a hash of them.
+        signatures.verify(cv.algorithm, hs.peer_chain[0].public_key(),
+                          hs.transcript.all_bytes(), cv.signature, version=TLS12)
+        hs.transcript.add(msg.raw)
+        hs.client_auth = True
+        self.io.trace("client_auth", outcome="verified",
+                      subject=hs.peer_chain[0].subject.rfc4514_string())
+        return None
+
+    # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
+    def read_client_finished(self, master: bytes) -> Procedure:
+        hs, io, suite = self.hs, self.io, self.suite_
+        client_key, self.server_key, client_iv, self.server_iv = ks.key_block_12(
+            suite, master, hs.client_random, hs.server_random)
+        yield Expect((CHANGE_CIPHER_SPEC,))
+        io.install_12("read", suite, client_key, client_iv)
+        msg: Message = yield Expect((HT.FINISHED,))
+        fin: Finished = decode(Finished, msg.body)
+        expected = ks.finished_12(suite.hash, master, b"client finished",
+                                  hs.transcript.digest())
+        require(len(fin.verify_data) == len(expected), A.decode_error,
+                f"client Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
+        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
+                "client Finished does not match the transcript")
+        hs.transcript.add(msg.raw)
+        io.trace("finished", sender="client", verify_data=fin.verify_data)
+        return None
+
+    def send_finished(self, master: bytes) -> None:
+        hs, io, suite = self.hs, self.io, self.suite_
+        io.send_ccs()
+        io.install_12("write", suite, self.server_key, self.server_iv)
+        verify_data = ks.finished_12(suite.hash, master, b"server finished",
+                                     hs.transcript.digest())
+        hs.transcript.add(io.send_message(Finished(verify_data)))
+        io.trace("finished", sender="server", verify_data=verify_data)
+
+    def result(self, master: bytes) -> HandshakeResult:
+        hs, suite = self.hs, self.suite_
+        info = ConnectionInfo(
+            version=TLS12, cipher_suite=int(suite.id), group=self.group,
+            signature_scheme=self.signature_scheme, alpn_protocol=hs.alpn,
+            server_name=hs.server_name, peer_certificates=tuple(hs.peer_chain),
+            verified=hs.verified, verification=hs.verification, client_auth=hs.client_auth,
+            kx=suite.kx, extended_master_secret=self.ems)
+        return HandshakeResult(info=info, suite=suite, master_secret=master,
+                               client_random=hs.client_random, server_random=hs.server_random)
+
+
+def describe_scheme(scheme: int) -> str:
+    from lucidtls.wire.enums import SignatureScheme
+    return describe(SignatureScheme, scheme)
+
+
+def _version_label(v: int) -> str:
+    try:
+        return ProtocolVersion(v).label
+    except ValueError:
+        return f"0x{v:04x}"
+
+
+def _suite_names(ids: list[int]) -> str:
+    names = [f"0x{i:04x}" if describe(CipherSuite, i).startswith("unknown") else
+             describe(CipherSuite, i) for i in ids[:8]]
+    return ", ".join(names) + (" …" if len(ids) > 8 else "")
