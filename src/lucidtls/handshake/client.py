@@ -345,6 +345,9 @@ class ClientHandshake:
         fin: Finished = decode(Finished, msg.body)
         expected = ks.finished_verify_data(self.suite.hash, self.server_hs_secret,
                                            self.transcript.digest())
+        # RFC 8446 §4.4.4: verify_data is Hash.length bytes; any other length is malformed.
+        require(len(fin.verify_data) == len(expected), A.decode_error,
+                f"server Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "server Finished does not match the transcript")
         self.transcript.add(msg.raw)

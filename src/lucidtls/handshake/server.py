@@ -396,6 +396,9 @@ class ServerHandshake:
         fin: Finished = decode(Finished, msg.body)
         expected = ks.finished_verify_data(self.suite_.hash, self.client_hs_secret,
                                            self.transcript.digest())
+        # RFC 8446 §4.4.4: verify_data is Hash.length bytes; any other length is malformed.
+        require(len(fin.verify_data) == len(expected), A.decode_error,
+                f"client Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "client Finished does not match the transcript")
         self.transcript.add(msg.raw)
