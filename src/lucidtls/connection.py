@@ -380,8 +380,8 @@ class Connection:
         assert isinstance(hs, ClientHandshake) and result is not None
         sent = hs.answer_post_handshake_auth(msg, result.write_secret)
         self._flush_handshake()
-        subject = hs.config.credentials[0].chain[0].subject.rfc4514_string() \
-            if sent and hs.config.credentials else None
+        cred = hs.client_credential
+        subject = cred.leaf.subject.rfc4514_string() if sent and cred is not None else None
         self._events.append(PostHandshakeAuth(client_auth=sent, subject=subject))
 
     def _post_handshake_expect(self, msg: Message) -> bool:

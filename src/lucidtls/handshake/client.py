@@ -95,6 +95,7 @@ class ClientHandshake:
         self.signature_scheme: int | None = None
         self.cert_request: CertificateRequest13 | None = None
         self.client_auth = False
+        self.client_credential: Credential | None = None  # the one we last presented
 
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
@@ -418,6 +419,7 @@ class ClientHandshake:
         """Send our Certificate (empty if nothing fits) and, with a certificate, its
         CertificateVerify. Used in the handshake and for post-handshake authentication."""
         chosen = choose_client_credential(self.config.credentials, cr)
+        self.client_credential = chosen[0] if chosen is not None else None
         if chosen is None:
             transcript.add(self.io.send_message(
                 Certificate13(cr.certificate_request_context, [])))
