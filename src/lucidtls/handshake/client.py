@@ -186,7 +186,9 @@ class ClientHandshake:
     def process_hello_retry_request(self, hrr: ServerHello) -> None:
         self.negotiated_version(hrr)
         self.check_common_hello_fields(hrr)
-        check_extensions(hrr.extensions, _HRR_EXTS, "HelloRetryRequest", self.offered_exts)
+        # RFC 8446 §4.1.4: the cookie is the one extension an HRR may carry unoffered.
+        check_extensions(hrr.extensions, _HRR_EXTS, "HelloRetryRequest",
+                         self.offered_exts | {E.cookie})
         suite = SUITES[hrr.cipher_suite]
         self.suite = suite
         self.hello_retry = True
