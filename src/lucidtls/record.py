@@ -27,6 +27,9 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT = int(ContentType.ALERT)
+# How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
+_HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
+                b"PATCH ", b"HTTP/")
 
 
 class Protection13(Protocol):
@@ -107,7 +110,9 @@ class RecordLayer:
         content_type = buf[0]
         length = (buf[3] << 8) | buf[4]
         if content_type not in _KNOWN_TYPES:
-            raise UnexpectedMessage(f"record of unknown content type {content_type}")
+            http = " (the peer speaks plain HTTP, not TLS)" if \
+                bytes(buf[:8]).startswith(_HTTP_STARTS) else ""
+            raise UnexpectedMessage(f"record of unknown content type {content_type}{http}")
         if buf[1] != 3:
             # Not TLS at all (e.g. plain HTTP or SSLv2 on a TLS port).
             raise DecodeError(f"record version 0x{buf[1]:02x}{buf[2]:02x} is not TLS")
