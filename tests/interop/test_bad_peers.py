@@ -1,0 +1,265 @@
+"""Real peers that misbehave or cannot agree: OpenSSL limited to old versions, plain HTTP.
+
+Our side is limited to TLS 1.3 explicitly, so these cases stay valid once TLS 1.2 is enabled
+by default. Every process is killed in a finalizer and every wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lucidtls.config import ClientConfig, ServerConfig
+from lucidtls.errors import PeerAlertError, ProtocolError, TLSError, VersionError
+from lucidtls.io.sync import connect, wrap_server
+from lucidtls.pki.credentials import Credential
+from lucidtls.pki.issue import write_pem
+from lucidtls.wire.enums import AlertDescription, ProtocolVersion
+
+pytestmark = pytest.mark.interop
+
+A = AlertDescription
+OPENSSL = shutil.which("openssl")
+LOOPBACK = "127.0.0.1"
+TIMEOUT = 20.0
+TLS13_ONLY = (ProtocolVersion.TLS1_3,)
+
+needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl not installed")
+
+
+# --- helpers (also used by tests/handshake/test_certificates.py) -------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+def pem_files(tmp_path: Path, cred: Credential, name: str = "server") -> tuple[Path, Path]:
+    return (write_pem(tmp_path / f"{name}.pem", cred.chain),
+            write_pem(tmp_path / f"{name}.key", cred.private_key))
+
+
+class OpenSSLServer:
+    """``openssl s_server`` on a loopback port; its output collected in the background."""
+
+    def __init__(self, tmp_path: Path, cred: Credential, *args: str) -> None:
+        assert OPENSSL is not None
+        cert, key = pem_files(tmp_path, cred)
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [OPENSSL, "s_server", "-accept", f"{LOOPBACK}:{self.port}", "-cert", str(cert),
+             "-key", str(key), *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._lines: list[str] = []
+        self._ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._ready.wait(TIMEOUT):
+            self.stop()
+            raise RuntimeError(f"s_server did not start: {self.output}")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace")
+            self._lines.append(line)
+            if line.startswith("ACCEPT"):
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def output(self) -> str:
+        return "".join(self._lines)
+
+    def wait_for(self, text: str) -> bool:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if text in self.output:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=TIMEOUT)
+
+
+@contextlib.contextmanager
+def openssl_server(tmp_path: Path, cred: Credential, *args: str) -> Iterator[OpenSSLServer]:
+    server = OpenSSLServer(tmp_path, cred, *args)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def openssl_client(port: int, *args: str, data: bytes = b"") -> subprocess.CompletedProcess[str]:
+    assert OPENSSL is not None
+    return subprocess.run(
+        [OPENSSL, "s_client", "-connect", f"{LOOPBACK}:{port}", "-servername", "localhost",
+         *args], input=data.decode(), capture_output=True, text=True, timeout=TIMEOUT,
+        check=False)
+
+
+class OurServer:
+    """One lucidtls handshake on a loopback listener, in a thread; the error it ended with."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.listener.settimeout(TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.error: BaseException | None = None
+        self.completed = False
+        self._thread = threading.Thread(target=self._serve, args=(config,), daemon=True)
+        self._thread.start()
+
+    def _serve(self, config: ServerConfig) -> None:
+        try:
+            sock, _ = self.listener.accept()
+        except OSError as exc:
+            self.error = exc
+            return
+        sock.settimeout(TIMEOUT)
+        try:
+            tls = wrap_server(sock, config)
+            self.completed = True
+            tls.close()
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            self.error = exc
+        finally:
+            sock.close()
+
+    def result(self) -> BaseException | None:
+        self._thread.join(TIMEOUT)
+        assert not self._thread.is_alive(), "our server is still waiting (a hang)"
+        self.listener.close()
+        return self.error
+
+
+@contextlib.contextmanager
+def our_server(config: ServerConfig) -> Iterator[OurServer]:
+    server = OurServer(config)
+    try:
+        yield server
+    finally:
+        server.listener.close()
+
+
+# --- a TLS 1.2-only peer against our TLS 1.3-only side ------------------------------------------
+
+
+@needs_openssl
+def test_tls12_only_openssl_server(tmp_path, server_cred, trust):
+    cc = ClientConfig(trust=trust, versions=TLS13_ONLY)
+    with openssl_server(tmp_path, server_cred, "-tls1_2") as server:
+        with pytest.raises((VersionError, PeerAlertError)) as info:
+            connect(LOOPBACK, server.port, cc, server_hostname="localhost", timeout=TIMEOUT)
+        assert info.value.alert == A.protocol_version, info.value
+        if isinstance(info.value, VersionError):
+            assert "TLS" in info.value.reason
+
+
+@needs_openssl
+def test_tls12_only_openssl_client(server_cred):
+    sc = ServerConfig(credentials=(server_cred,), versions=TLS13_ONLY)
+    with our_server(sc) as server:
+        out = openssl_client(server.port, "-tls1_2")
+        error = server.result()
+    assert out.returncode != 0
+    assert "protocol version" in out.stdout + out.stderr, out.stdout + out.stderr
+    assert isinstance(error, VersionError), error
+    assert error.alert == A.protocol_version
+    assert "TLSv1.2" in error.reason and "TLSv1.3" in error.reason
+
+
+@needs_openssl
+@pytest.mark.parametrize("flag", ["-tls1", "-tls1_1"])
+def test_old_version_openssl_client(server_cred, flag):
+    sc = ServerConfig(credentials=(server_cred,), versions=TLS13_ONLY)
+    with our_server(sc) as server:
+        out = openssl_client(server.port, flag, "-cipher", "DEFAULT@SECLEVEL=0")
+        error = server.result()
+    if error is None and "no protocols available" in out.stdout + out.stderr:
+        pytest.skip(f"this openssl refuses {flag} locally")
+    assert out.returncode != 0
+    assert isinstance(error, VersionError), (error, out.stdout + out.stderr)
+    assert error.alert == A.protocol_version
+    assert "TLSv1.3" in error.reason
+
+
+# --- not TLS at all -----------------------------------------------------------------------------
+
+
+def test_plain_http_to_our_server(server_cred):
+    sc = ServerConfig(credentials=(server_cred,), versions=TLS13_ONLY)
+    with our_server(sc) as server:
+        with socket.create_connection((LOOPBACK, server.port), timeout=TIMEOUT) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            reply = b""
+            with contextlib.suppress(OSError):
+                while chunk := sock.recv(4096):
+                    reply += chunk
+        error = server.result()
+    assert isinstance(error, ProtocolError), error
+    assert "HTTP" in error.reason, error.reason
+    # What the HTTP client got back is one fatal alert record, then the close.
+    assert reply[:1] == b"\x15" and reply[-2:] == bytes((2, int(error.alert))), reply
+
+
+def test_plain_http_server_to_our_client(trust):
+    listener = socket.create_server((LOOPBACK, 0))
+    listener.settimeout(TIMEOUT)
+
+    def http_server() -> None:
+        with contextlib.suppress(OSError):
+            sock, _ = listener.accept()
+            with sock:
+                sock.settimeout(TIMEOUT)
+                sock.recv(4096)
+                sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                with contextlib.suppress(OSError):
+                    sock.recv(4096)
+
+    thread = threading.Thread(target=http_server, daemon=True)
+    thread.start()
+    try:
+        cc = ClientConfig(trust=trust, versions=TLS13_ONLY)
+        with pytest.raises(ProtocolError) as info:
+            connect(LOOPBACK, listener.getsockname()[1], cc, server_hostname="localhost",
+                    timeout=TIMEOUT)
+        assert "HTTP" in info.value.reason, info.value.reason
+    finally:
+        listener.close()
+        thread.join(TIMEOUT)
+
+
+def test_peer_closes_mid_handshake(trust):
+    # A peer that reads the ClientHello and hangs up: a typed error, not a hang.
+    listener = socket.create_server((LOOPBACK, 0))
+    listener.settimeout(TIMEOUT)
+
+    def closer() -> None:
+        with contextlib.suppress(OSError):
+            sock, _ = listener.accept()
+            with sock:
+                sock.recv(4096)
+
+    thread = threading.Thread(target=closer, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(TLSError):
+            connect(LOOPBACK, listener.getsockname()[1], ClientConfig(trust=trust),
+                    server_hostname="localhost", timeout=TIMEOUT)
+    finally:
+        listener.close()
+        thread.join(TIMEOUT)
