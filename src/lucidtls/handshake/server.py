@@ -309,7 +309,6 @@ class ServerHandshake:
         client_app = master.client_application_traffic_secret_0(th)
         exporter = master.exporter_master_secret(th)
         io.install_13("write", suite, server_app, "SERVER_TRAFFIC_SECRET_0")
-        io.log_secret("CLIENT_TRAFFIC_SECRET_0", client_app)
         io.log_secret("EXPORTER_SECRET", exporter)
         self.master = master
         return server_app, client_app, exporter
