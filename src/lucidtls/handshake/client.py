@@ -126,6 +126,9 @@ class ClientHandshake:
         from lucidtls.handshake.negotiate import enabled_suites
         suites = [s for s in enabled_suites(cfg.cipher_suites, cfg.allow_rsa_key_exchange)
                   if SUITES[s].version in versions]
+        # Offer only the versions we have a cipher suite for (a TLS 1.3 server would otherwise
+        # pick 1.3 and find no suite in common).
+        versions = [v for v in versions if any(SUITES[s].version == v for s in suites)]
         for group in cfg.key_share_groups:
             self.key_shares[int(group)] = KeyShare.generate(
                 group, private_bytes=io.key_share_private(int(group)))
