@@ -33,6 +33,7 @@ from lucidtls.info import ConnectionInfo
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
+    CipherSuite,
     ExtensionType,
     HandshakeType,
     NamedGroup,
@@ -68,6 +69,7 @@ TLS13 = int(ProtocolVersion.TLS1_3)
 # What a TLS 1.2 ServerHello may answer (each also only if we offered it).
 _SERVER_HELLO_EXTS = {E.server_name, E.ec_point_formats, E.renegotiation_info,
                       E.extended_master_secret, E.application_layer_protocol_negotiation}
+_SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPE_FOR_AUTH = {"RSA": 1, "ECDSA": 64}
 
@@ -124,12 +126,14 @@ class Client12:
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
     def process_server_hello(self) -> None:
         hs, sh, cfg = self.hs, self.sh, self.config
-        # RFC 8446 §4.1.3: a TLS 1.3 client must refuse a downgrade the server signals.
-        if TLS13 in cfg.versions:
+        assert hs.client_hello is not None
+        sv = hs.client_hello.view(X.SupportedVersionsClient)
+        # RFC 8446 §4.1.3: a client that offered TLS 1.3 must refuse a downgrade the server
+        # signals.
+        if sv is not None and TLS13 in sv.versions:
             require(sh.random[-8:] not in (DOWNGRADE_TLS12, DOWNGRADE_TLS11), A.illegal_parameter,
                     "TLS 1.2 ServerHello carries the TLS 1.3 downgrade sentinel "
                     "(RFC 8446 §4.1.3): an attacker may have removed TLS 1.3 from our hello")
-        assert hs.client_hello is not None
         suite = SUITES.get(sh.cipher_suite)
         require(suite is not None and sh.cipher_suite in hs.client_hello.cipher_suites
                 and suite.version == ProtocolVersion.TLS1_2, A.illegal_parameter,
@@ -138,8 +142,10 @@ class Client12:
         assert suite is not None
         require(sh.legacy_compression_method == 0, A.illegal_parameter,
                 "ServerHello selected a compression method")
-        check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "TLS 1.2 ServerHello",
-                         hs.offered_exts)
+        # RFC 5746 §3.4: the SCSV counts as offering renegotiation_info.
+        offered = hs.offered_exts | ({E.renegotiation_info} if _SCSV_RENEGOTIATION in
+                                     hs.client_hello.cipher_suites else set())
+        check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "TLS 1.2 ServerHello", offered)
         # RFC 5746 §3.4: in an initial handshake the extension must be empty.
         ri = sh.view(X.RenegotiationInfo)
         require(ri is None or ri.renegotiated_connection == b"", A.handshake_failure,
