@@ -526,8 +526,9 @@ class Connection:
             pass
 
     def __del__(self) -> None:
-        if self._keylog is not None:
-            self._keylog.close()
+        keylog = getattr(self, "_keylog", None)  # absent if __init__ raised early
+        if keylog is not None:
+            keylog.close()
 
 
 class ClientConnection(Connection):
