@@ -173,7 +173,8 @@ class TLSServer:
         self.config = config
         self.handler = handler
         self.on_error = on_error
-        self.listener = socket.create_server((host, port))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # "::1" needs AF_INET6
+        self.listener = socket.create_server((host, port), family=family)
         self.address: tuple[str, int] = self.listener.getsockname()[:2]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
