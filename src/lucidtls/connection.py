@@ -314,6 +314,12 @@ class Connection:
                     description=alert.description)
         if alert.description == A.close_notify:
             self._peer_closed = True
+            if self._result is None:
+                # The handshake can never complete; fail now rather than leave a driver
+                # waiting for it (its next read only sees end of file, which we ignored).
+                err = ConnectionClosedError("the peer sent close_notify during the handshake")
+                self._error = err
+                raise err
             self._events.append(ConnectionClosed(clean=True))
             return
         tls13 = self._record.version != ProtocolVersion.TLS1_2
