@@ -19,6 +19,7 @@ from lucidtls.connection import ClientConnection, Connection, Hooks, ServerConne
 from lucidtls.crypto import signatures
 from lucidtls.crypto.suites import SUITES
 from lucidtls.errors import (
+    ConnectionClosedError,
     CryptoError,
     DecodeError,
     IllegalParameter,
@@ -733,3 +734,38 @@ def test_peer_fatal_alert_is_sticky(established, role):
 def test_suites_table_is_what_we_test():
     # The suite ids used above are TLS 1.3 suites in the one table.
     assert SUITES[CipherSuite.TLS_CHACHA20_POLY1305_SHA256].version == ProtocolVersion.TLS1_3
+
+
+# --- the peer closes during the handshake ------------------------------------------------------
+
+CLOSE_NOTIFY = plain_record(21, bytes((1, 0)))
+
+
+@BOTH
+def test_close_notify_during_handshake(pair, role):
+    # The handshake cannot complete: a typed error now, and again at end of file (a driver
+    # looping "until the handshake completes" must not spin forever).
+    client, server = pair
+    if role == "client":
+        first_flight(client, server)
+    receiver = client if role == "client" else server
+    with pytest.raises(ConnectionClosedError):
+        receiver.receive_data(CLOSE_NOTIFY)
+    with pytest.raises(ConnectionClosedError):
+        receiver.receive_data(b"")
+    assert not receiver.handshake_complete
+    with pytest.raises(StateError):
+        receiver.send(b"x")
+
+
+@BOTH
+def test_eof_during_handshake(pair, role):
+    client, server = pair
+    if role == "client":
+        first_flight(client, server)
+    receiver = client if role == "client" else server
+    receiver.receive_data(b"\x16\x03\x03\x00")  # part of a record, then the transport ends
+    with pytest.raises(ConnectionClosedError):
+        receiver.receive_data(b"")
+    with pytest.raises(ConnectionClosedError):
+        receiver.receive_data(b"")

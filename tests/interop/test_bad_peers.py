@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from lucidtls.config import ClientConfig, ServerConfig
-from lucidtls.errors import PeerAlertError, ProtocolError, TLSError, VersionError
+from lucidtls.errors import (
+    ConnectionClosedError,
+    PeerAlertError,
+    ProtocolError,
+    TLSError,
+    VersionError,
+)
 from lucidtls.io.sync import connect, wrap_server
 from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import write_pem
@@ -263,3 +269,38 @@ def test_peer_closes_mid_handshake(trust):
     finally:
         listener.close()
         thread.join(TIMEOUT)
+
+
+def test_peer_sends_close_notify_mid_handshake(trust):
+    # A peer answering the ClientHello with close_notify and hanging up: connect() must end in
+    # a typed error. Run in a thread so that a regression shows as a failure, not a hung suite.
+    listener = socket.create_server((LOOPBACK, 0))
+    listener.settimeout(TIMEOUT)
+
+    def closer() -> None:
+        with contextlib.suppress(OSError):
+            sock, _ = listener.accept()
+            with sock:
+                sock.recv(4096)
+                sock.sendall(b"\x15\x03\x03\x00\x02\x01\x00")
+
+    outcome: list[BaseException | None] = []
+
+    def client() -> None:
+        try:
+            connect(LOOPBACK, listener.getsockname()[1], ClientConfig(trust=trust),
+                    server_hostname="localhost", timeout=TIMEOUT)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            outcome.append(exc)
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (closer, client)]
+    for t in threads:
+        t.start()
+    try:
+        threads[1].join(TIMEOUT)
+        assert not threads[1].is_alive(), "connect() hangs after close_notify"
+        assert isinstance(outcome[0], ConnectionClosedError), outcome
+    finally:
+        listener.close()
+        threads[0].join(TIMEOUT)
