@@ -26,6 +26,7 @@ from lucidtls.errors import (
     ConfigError,
     ConnectionClosedError,
     DecodeError,
+    LocalError,
     PeerAlertError,
     ProtocolError,
     StateError,
@@ -148,6 +149,11 @@ class Connection:
             raise
         except PeerAlertError as exc:
             self._error = exc
+            raise
+        except LocalError as exc:
+            # Our misuse surfaced mid-handshake (e.g. an invalid host name at verification):
+            # raised as is, but the peer still gets an alert and the failure sticks.
+            self._fail(ProtocolError(f"local error: {exc}", A.internal_error))
             raise
         except TLSError:
             raise
