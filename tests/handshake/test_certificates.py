@@ -9,12 +9,17 @@ import pytest
 
 from lucidtls.config import ClientConfig, ServerConfig
 from lucidtls.connection import ClientConnection, ServerConnection
-from lucidtls.errors import CertificateError, ConfigError, PeerAlertError
+from lucidtls.errors import CertificateError, ConfigError, ProtocolError
 from lucidtls.io.sync import connect
 from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import issue_certificate, make_ca, write_pem
 from lucidtls.wire.enums import AlertDescription
-from tests.handshake.test_bad_input import complete, expect_failure, first_flight
+from tests.handshake.test_bad_input import (
+    assert_alert_sent,
+    complete,
+    expect_failure,
+    first_flight,
+)
 from tests.interop.test_bad_peers import (
     LOOPBACK,
     TIMEOUT,
@@ -135,17 +140,26 @@ def test_callback_none_keeps_builtin_verdict(bad_server_certs, trust, server_cre
 
 
 def test_callback_exception_is_not_swallowed_as_success(trust, server_cred):
-    # A buggy callback must not let the handshake succeed: it ends in an alert.
+    # A buggy callback must not let the handshake succeed: internal_error, to both sides.
     def broken(chain, verdict):
         raise RuntimeError("bug in the user's callback")
 
     client, server, flight = run_client(server_cred, "localhost",
                                         ClientConfig(trust=trust, verify_callback=broken))
-    with pytest.raises(Exception):
-        client.receive_data(flight)
+    expect_failure(lambda: client.receive_data(flight), client, ProtocolError,
+                   A.internal_error, "bug in the user's callback", peer=server)
     assert not client.handshake_complete
-    with pytest.raises(PeerAlertError):
-        server.receive_data(client.data_to_send())
+
+
+def test_invalid_host_name_fails_the_connection(trust, server_cred):
+    # Our misuse (a name that is no host name) is found at verification: the ConfigError is
+    # raised, and the server still gets an alert instead of waiting for a Finished.
+    client, server, flight = run_client(server_cred, "not a host!", ClientConfig(trust=trust))
+    with pytest.raises(ConfigError):
+        client.receive_data(flight)
+    assert_alert_sent(client, A.internal_error, server)
+    with pytest.raises(ProtocolError):
+        client.receive_data(b"\x17\x03\x03\x00\x01\x00")
 
 
 def test_no_server_name_without_opt_out(trust):
