@@ -19,6 +19,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Not part of `make test` (which only runs it once in --quick mode); BENCH_ARGS="--only hs" etc.
+bench: $(STAMP)
+	$(PY) -m pip install -q 'tlslite-ng>=0.8.0'
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff mypy
 	$(PY) -m ruff check src tests

@@ -1,0 +1,184 @@
+"""Over loopback TCP: bulk transfer with blocking sockets and with asyncio, and many concurrent
+asyncio connections. Client and server run in this process, so CPU time covers both ends."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import struct
+import threading
+import time
+from typing import Any
+
+import lucidtls
+from bench.common import HOSTNAME, PKI, Scenario, lucid_configs, stdlib_contexts
+from lucidtls import aio
+
+HOST = "127.0.0.1"
+CHUNK = 1 << 16
+
+
+def _measure(fn: Any) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of fn()."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def _recv_count(recv: Any, total: int) -> None:
+    got = 0
+    while got < total:
+        data = recv(CHUNK)
+        if not data:
+            raise RuntimeError(f"stream ended after {got} of {total} bytes")
+        got += len(data)
+
+
+# --- blocking ----------------------------------------------------------------------------------
+def blocking_lucid(pki: PKI, sc: Scenario, total: int) -> tuple[float, float]:
+    cc, scfg = lucid_configs(pki, sc)
+
+    def handler(tls: lucidtls.TLSSocket) -> None:
+        _recv_count(tls.recv, total)
+        tls.sendall(b"k")
+
+    with lucidtls.TLSServer(scfg, handler, HOST, 0) as server:
+        tls = lucidtls.connect(HOST, server.address[1], cc, server_hostname=HOSTNAME)
+        chunk = bytes(CHUNK)
+
+        def run() -> None:
+            for _ in range(total // CHUNK):
+                tls.sendall(chunk)
+            if tls.recv(1) != b"k":
+                raise RuntimeError("no acknowledgement")
+        result = _measure(run)
+        tls.close()
+    return result
+
+
+def blocking_stdlib(pki: PKI, sc: Scenario, total: int) -> tuple[float, float]:
+    cctx, sctx = stdlib_contexts(pki, sc)
+    listener = socket.create_server((HOST, 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with sctx.wrap_socket(conn, server_side=True) as tls:
+            _recv_count(tls.recv, total)
+            tls.sendall(b"k")
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        raw = socket.create_connection((HOST, port), timeout=60)
+        with cctx.wrap_socket(raw, server_hostname=HOSTNAME) as tls:
+            chunk = bytes(CHUNK)
+
+            def run() -> None:
+                for _ in range(total // CHUNK):
+                    tls.sendall(chunk)
+                if tls.recv(1) != b"k":
+                    raise RuntimeError("no acknowledgement")
+            result = _measure(run)
+    finally:
+        t.join(60)
+        listener.close()
+    return result
+
+
+# --- asyncio -----------------------------------------------------------------------------------
+async def _sink(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    (n,) = struct.unpack("!Q", await reader.readexactly(8))
+    got = 0
+    while got < n:
+        data = await reader.read(CHUNK)
+        if not data:
+            break
+        got += len(data)
+    writer.write(b"k")
+    await writer.drain()
+    writer.close()
+
+
+async def _send_bulk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     total: int) -> None:
+    chunk = bytes(CHUNK)
+    writer.write(struct.pack("!Q", total))
+    for _ in range(total // CHUNK):
+        writer.write(chunk)
+        await writer.drain()
+    if await reader.readexactly(1) != b"k":
+        raise RuntimeError("no acknowledgement")
+    writer.close()
+
+
+def asyncio_bulk(pki: PKI, sc: Scenario, total: int, impl: str) -> tuple[float, float]:
+    async def main() -> tuple[float, float]:
+        if impl == "lucidtls":
+            cc, scfg = lucid_configs(pki, sc)
+            server = await aio.start_server(_sink, HOST, 0, config=scfg)
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await aio.open_connection(HOST, port, config=cc,
+                                                       server_hostname=HOSTNAME)
+        else:
+            cctx, sctx = stdlib_contexts(pki, sc)
+            server = await asyncio.start_server(_sink, HOST, 0, ssl=sctx)
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection(HOST, port, ssl=cctx,
+                                                           server_hostname=HOSTNAME)
+        w0, c0 = time.perf_counter(), time.process_time()
+        await _send_bulk(reader, writer, total)
+        result = time.perf_counter() - w0, time.process_time() - c0
+        server.close()
+        await server.wait_closed()
+        return result
+    return asyncio.run(main())
+
+
+async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        data = await reader.readexactly(1024)
+        writer.write(data)
+        await writer.drain()
+    finally:
+        writer.close()
+
+
+def concurrent(pki: PKI, sc: Scenario, n: int, impl: str) -> tuple[float, float]:
+    """*n* clients connect at once; each handshakes, sends 1 KiB, reads the echo and closes.
+    Returns (wall, CPU) seconds for the whole lot, handshakes included."""
+    async def main() -> tuple[float, float]:
+        payload = bytes(range(256)) * 4
+        if impl == "lucidtls":
+            cc, scfg = lucid_configs(pki, sc)
+            server = await aio.start_server(_echo, HOST, 0, config=scfg, backlog=n + 16)
+        else:
+            cctx, sctx = stdlib_contexts(pki, sc)
+            server = await asyncio.start_server(_echo, HOST, 0, ssl=sctx, backlog=n + 16)
+        port = server.sockets[0].getsockname()[1]
+
+        async def one() -> None:
+            if impl == "lucidtls":
+                reader, writer = await aio.open_connection(HOST, port, config=cc,
+                                                           server_hostname=HOSTNAME)
+            else:
+                reader, writer = await asyncio.open_connection(HOST, port, ssl=cctx,
+                                                               server_hostname=HOSTNAME)
+            writer.write(payload)
+            await writer.drain()
+            if await reader.readexactly(1024) != payload:
+                raise RuntimeError("echo mismatch")
+            writer.close()
+
+        w0, c0 = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(one() for _ in range(n)))
+        result = time.perf_counter() - w0, time.process_time() - c0
+        server.close()
+        await server.wait_closed()
+        return result
+    return asyncio.run(main())
+
+
+def stdlib_ssl_version() -> str:
+    return ssl.OPENSSL_VERSION
