@@ -27,8 +27,8 @@ VerifyDecision = Union[None, bool, AlertDescription]
 VerifyCallback = Callable[
     ["list[x509.Certificate]", "VerifiedChain | CertificateError"], VerifyDecision]
 
-# TLS 1.2 joins the defaults once its procedures land (issue 4).
-SUPPORTED_VERSIONS: tuple[ProtocolVersion, ...] = (ProtocolVersion.TLS1_3,)
+# TLS 1.3 preferred; TLS 1.2 (AEAD suites, ECDHE, extended master secret) for older peers.
+SUPPORTED_VERSIONS: tuple[ProtocolVersion, ...] = (ProtocolVersion.TLS1_3, ProtocolVersion.TLS1_2)
 IMPLEMENTED_VERSIONS = frozenset({ProtocolVersion.TLS1_3, ProtocolVersion.TLS1_2})
 
 DEFAULT_GROUPS: tuple[NamedGroup, ...] = (
