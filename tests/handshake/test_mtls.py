@@ -453,3 +453,106 @@ def assert_refused_after(out: Outcome, alert: AlertDescription,
     assert out.server_error.alert == alert
     assert isinstance(out.client_error, PeerAlertError), out.client_error
     assert out.client_error.alert == alert
+
+
+# --- malformed client authentication: the right alert, a typed error -----------------------------
+def _client_shape(replace: type, new: object):
+    def shape(msg: object) -> object:
+        if isinstance(msg, replace):
+            return new(msg) if callable(new) else new
+        return msg
+    return shape
+
+
+def test_client_certificate_with_a_context_during_the_handshake(trust, server_cred, alice):
+    # RFC 8446 §4.4.2: in the handshake the context is empty (the request's was).
+    from lucidtls.errors import IllegalParameter
+    from lucidtls.wire.messages import Certificate13
+    shape = _client_shape(Certificate13, lambda m: Certificate13(b"ctx", m.certificate_list))
+    out = drive(client_cfg(trust, alice), server_cfg(server_cred, trust),
+                client_hooks=Hooks(shape=shape))
+    assert_refused(out, A.illegal_parameter, IllegalParameter)
+
+
+def test_client_certificate_without_certificate_verify(trust, server_cred, alice):
+    from lucidtls.errors import UnexpectedMessage
+    from lucidtls.wire.messages import CertificateVerify
+    out = drive(client_cfg(trust, alice), server_cfg(server_cred, trust),
+                client_hooks=Hooks(shape=_client_shape(CertificateVerify, b"")))
+    assert_refused(out, A.unexpected_message, UnexpectedMessage)
+
+
+def test_client_certificate_that_does_not_parse(trust, server_cred, alice):
+    from lucidtls.wire.messages import Certificate13, CertificateEntry
+    shape = _client_shape(Certificate13, lambda m: Certificate13(
+        m.certificate_request_context, [CertificateEntry(b"\x30\x03\x02\x01\x01")]))
+    out = drive(client_cfg(trust, alice), server_cfg(server_cred, trust),
+                client_hooks=Hooks(shape=shape))
+    assert_refused(out, A.bad_certificate)
+
+
+def test_certificate_verify_with_a_scheme_the_server_did_not_offer(trust, server_cred, alice):
+    from lucidtls.errors import IllegalParameter
+    from lucidtls.wire.messages import CertificateVerify
+    shape = _client_shape(CertificateVerify, lambda m: CertificateVerify(
+        int(SignatureScheme.ecdsa_sha1), m.signature))
+    out = drive(client_cfg(trust, alice), server_cfg(server_cred, trust),
+                client_hooks=Hooks(shape=shape))
+    assert_refused(out, A.illegal_parameter, IllegalParameter)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pki.trust maps 'candidates exhausted: signature does not match' to bad_certificate; a "
+    "leaf naming our CA but signed by another key has no trusted issuer (OpenSSL: "
+    "unable to get local issuer certificate -> unknown_ca)"))
+def test_leaf_only_from_a_ca_with_our_name_is_unknown_ca(trust, server_cred, impostor_cred):
+    # openssl s_client -cert sends the leaf alone; so does this credential.
+    leaf_only = Credential((impostor_cred.leaf,), impostor_cred.private_key)
+    out = drive(client_cfg(trust, leaf_only), server_cfg(server_cred, trust))
+    assert_refused(out, A.unknown_ca)
+
+
+# --- post-handshake authentication, more -------------------------------------------------------------
+def test_post_handshake_auth_twice(trust, server_cred, alice):
+    out = pha_pair(client_cfg(trust, alice, post_handshake_auth=True),
+                   ServerConfig(credentials=(server_cred,), client_trust=trust))
+    for _ in range(2):
+        out.server.request_client_certificate()
+        after = _drive(out.client, out.server)
+        assert after.client_error is None and after.server_error is None
+        assert PostHandshakeAuth(True, "CN=alice") in after.server_events
+    assert out.server.info.client_auth
+
+
+def test_post_handshake_auth_after_a_client_key_update(trust, server_cred, alice):
+    # RFC 8446 §4.4: the post-handshake Finished key comes from the current
+    # client_application_traffic_secret_N, here N=1.
+    out = pha_pair(client_cfg(trust, alice, post_handshake_auth=True),
+                   ServerConfig(credentials=(server_cred,), client_trust=trust))
+    out.server.request_client_certificate()
+    out.client.key_update(request_peer=True)
+    after = _drive(out.client, out.server)
+    assert after.client_error is None and after.server_error is None, after
+    assert PostHandshakeAuth(True, "CN=alice") in after.server_events
+    out.client.send(b"still in sync")
+    _, se = pump(out.client, out.server)
+    assert [e.data for e in se if hasattr(e, "data")] == [b"still in sync"]
+
+
+def test_post_handshake_request_to_a_client_that_did_not_offer(trust, server_cred, alice):
+    # A CertificateRequest after the handshake without post_handshake_auth offered:
+    # unexpected_message (RFC 8446 §4.6.2).
+    from lucidtls.errors import UnexpectedMessage
+    out = drive(client_cfg(trust, alice), ServerConfig(credentials=(server_cred,),
+                                                       client_trust=trust))
+    assert completed(out)
+    # Make the server believe the client offered it, then ask.
+    hs = out.server._handshake
+    ch = hs.client_hello
+    ch.extensions.append((ExtensionType.post_handshake_auth, b""))
+    out.server.request_client_certificate()
+    after = _drive(out.client, out.server)
+    assert isinstance(after.client_error, UnexpectedMessage), after.client_error
+    assert after.client_error.alert == A.unexpected_message
+    assert isinstance(after.server_error, PeerAlertError)
+    assert after.server_error.alert == A.unexpected_message

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -142,7 +142,7 @@ class Tool:
                 except OSError:
                     pass
 
-    def __enter__(self) -> Tool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -199,7 +199,7 @@ class OurServer:
             self.tls = wrap_server(sock, self.config)
             with self.tls:
                 self.result = self.after(self.tls)
-        except BaseException as exc:  # handed to the test by join()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test by join()
             self.error = exc
 
     def join(self) -> None:
@@ -207,7 +207,7 @@ class OurServer:
         self.listener.close()
         assert not self._thread.is_alive(), "our server thread did not finish"
 
-    def __enter__(self) -> OurServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

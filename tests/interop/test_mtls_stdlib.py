@@ -10,7 +10,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -69,10 +69,10 @@ class Listener:
             sock.settimeout(TIMEOUT)
             with sock:
                 self.result = self.serve(sock)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - the test checks it
             self.error = exc
 
-    def __enter__(self) -> Listener:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -141,10 +141,10 @@ def read_until(tls: TLSSocket, done: Callable[[list[Event]], bool]) -> list[Even
 
 # --- our server, stdlib client -----------------------------------------------------------------
 def test_our_server_with_stdlib_client_certificate(files, server_cred, trust):
-    with Listener(our_server(required(server_cred, trust))) as srv:
-        with stdlib_client(files, srv.port, with_cert=True) as client:
-            assert client.version() == "TLSv1.3"
-            assert client.recv(100) == b"hello CN=alice\n"
+    with Listener(our_server(required(server_cred, trust))) as srv, \
+            stdlib_client(files, srv.port, with_cert=True) as client:
+        assert client.version() == "TLSv1.3"
+        assert client.recv(100) == b"hello CN=alice\n"
     assert srv.error is None, srv.error
     info, _ = srv.result
     assert info.client_auth and info.verified.subject == "CN=alice"
@@ -152,10 +152,10 @@ def test_our_server_with_stdlib_client_certificate(files, server_cred, trust):
 
 
 def test_our_server_refuses_stdlib_client_without_certificate(files, server_cred, trust):
-    with Listener(our_server(required(server_cred, trust))) as srv:
-        with stdlib_client(files, srv.port, with_cert=False) as client, \
-                pytest.raises(ssl.SSLError) as err:
-            client.recv(100)  # TLS 1.3: the refusal arrives after the client's Finished
+    with Listener(our_server(required(server_cred, trust))) as srv, \
+            stdlib_client(files, srv.port, with_cert=False) as client, \
+            pytest.raises(ssl.SSLError) as err:
+        client.recv(100)  # TLS 1.3: the refusal arrives after the client's Finished
     assert "CERTIFICATE_REQUIRED" in str(err.value).upper(), err.value
     assert isinstance(srv.error, CertificateError), srv.error
     assert srv.error.alert == A.certificate_required
@@ -163,9 +163,9 @@ def test_our_server_refuses_stdlib_client_without_certificate(files, server_cred
 
 def test_our_server_optional_accepts_stdlib_client_without_certificate(files, server_cred,
                                                                        trust):
-    with Listener(our_server(required(server_cred, trust, "optional"))) as srv:
-        with stdlib_client(files, srv.port, with_cert=False) as client:
-            assert client.recv(100) == b"hello None\n"
+    with Listener(our_server(required(server_cred, trust, "optional"))) as srv, \
+            stdlib_client(files, srv.port, with_cert=False) as client:
+        assert client.recv(100) == b"hello None\n"
     assert srv.error is None, srv.error
     info, _ = srv.result
     assert not info.client_auth and info.verified is None
@@ -182,10 +182,10 @@ def test_our_server_post_handshake_auth_with_stdlib_client(files, server_cred, t
         return events
 
     cfg = ServerConfig(credentials=(server_cred,), client_trust=trust)
-    with Listener(our_server(cfg, request)) as srv:
-        with stdlib_client(files, srv.port, with_cert=True, pha=True) as client:
-            client.sendall(b"ping")
-            assert client.recv(100) == b"pong CN=alice"
+    with Listener(our_server(cfg, request)) as srv, \
+            stdlib_client(files, srv.port, with_cert=True, pha=True) as client:
+        client.sendall(b"ping")
+        assert client.recv(100) == b"pong CN=alice"
     assert srv.error is None, srv.error
     _, events = srv.result
     assert PostHandshakeAuth(True, "CN=alice") in events
