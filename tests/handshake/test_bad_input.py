@@ -38,7 +38,6 @@ from lucidtls.wire.enums import (
     AlertDescription,
     CipherSuite,
     ExtensionType,
-    HandshakeType,
     NamedGroup,
     ProtocolVersion,
 )
@@ -405,7 +404,7 @@ def test_client_sends_key_update_instead_of_finished(client_config, server_confi
 
 
 def test_server_hello_sent_to_server(pair):
-    client, server = pair
+    _, server = pair
     sh = ServerHello(random=bytes(32), legacy_session_id_echo=b"", cipher_suite=0x1301,
                      extensions=[]).to_bytes()
     expect_failure(lambda: server.receive_data(plain_record(22, sh)), server,

@@ -258,9 +258,9 @@ def test_openssl_server_with_bad_certificate(tmp_path, bad_server_certs, trust, 
 def test_openssl_server_bad_certificate_skipped(tmp_path, bad_server_certs, trust, case):
     cred, host, _, _ = bad_server_certs[case]
     cc = ClientConfig(trust=trust, dangerously_skip_verification=True)
-    with openssl_server(tmp_path, cred, "-tls1_3") as server:
-        with connect(LOOPBACK, server.port, cc, server_hostname=host, timeout=TIMEOUT) as tls:
-            assert tls.info.verification == "skipped (insecure)"
+    with openssl_server(tmp_path, cred, "-tls1_3") as server, \
+            connect(LOOPBACK, server.port, cc, server_hostname=host, timeout=TIMEOUT) as tls:
+        assert tls.info.verification == "skipped (insecure)"
 
 
 @pytest.mark.interop

@@ -7,6 +7,7 @@ by default. Every process is killed in a finalizer and every wait has a timeout.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from lucidtls.config import ClientConfig, ServerConfig
+from lucidtls.connection import Hooks
 from lucidtls.errors import (
     ConnectionClosedError,
     PeerAlertError,
@@ -25,10 +27,12 @@ from lucidtls.errors import (
     TLSError,
     VersionError,
 )
-from lucidtls.io.sync import connect, wrap_server
+from lucidtls.io.sync import connect, wrap_client, wrap_server
 from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import write_pem
-from lucidtls.wire.enums import AlertDescription, ProtocolVersion
+from lucidtls.wire import extensions as X
+from lucidtls.wire.enums import AlertDescription, ExtensionType, ProtocolVersion
+from lucidtls.wire.messages import ClientHello
 
 pytestmark = pytest.mark.interop
 
@@ -173,6 +177,31 @@ def test_tls12_only_openssl_server(tmp_path, server_cred, trust):
         assert info.value.alert == A.protocol_version, info.value
         if isinstance(info.value, VersionError):
             assert "TLS" in info.value.reason
+
+
+@needs_openssl
+def test_tls12_server_hello_from_openssl(tmp_path, server_cred, trust):
+    # Make OpenSSL really answer with a TLS 1.2 ServerHello: our hello also lists 0x0303 in
+    # supported_versions and a TLS 1.2 suite, while our configuration allows only TLS 1.3. The client must judge
+    # the answer by its configuration, not by what went on the wire.
+    def also_tls12(msg: object) -> object:
+        if isinstance(msg, ClientHello):
+            exts = [(t, X.SupportedVersionsClient([0x0304, 0x0303]).encode())
+                    if t == ExtensionType.supported_versions else (t, d)
+                    for t, d in msg.extensions]
+            # and a TLS 1.2 suite, ECDHE-ECDSA-AES128-GCM-SHA256 (RFC 5289)
+            return dataclasses.replace(msg, extensions=exts,
+                                       cipher_suites=[*msg.cipher_suites, 0xC02B])
+        return msg
+
+    cc = ClientConfig(trust=trust, versions=TLS13_ONLY)
+    with openssl_server(tmp_path, server_cred, "-tls1_2") as server:
+        sock = socket.create_connection((LOOPBACK, server.port), timeout=TIMEOUT)
+        with pytest.raises(VersionError) as info:
+            wrap_client(sock, cc, "localhost", hooks=Hooks(shape=also_tls12))
+        assert info.value.alert == A.protocol_version
+        assert "0x0303" in info.value.reason or "TLS" in info.value.reason, info.value.reason
+        assert server.wait_for(f"alert number {int(A.protocol_version)}"), server.output
 
 
 @needs_openssl
