@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import pytest
 
@@ -204,7 +204,7 @@ class Process:
             if stream is not None:
                 stream.close()
 
-    def __enter__(self) -> Process:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -333,7 +333,7 @@ class ServerThread:
                 with sock:
                     sock.settimeout(self.timeout)
                     self.results.append(self.handler(sock))
-        except BaseException as exc:  # handed to the test thread by join()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread by join()
             self.error = exc
 
     def join(self) -> list[Any]:
@@ -345,7 +345,7 @@ class ServerThread:
             raise self.error
         return self.results
 
-    def __enter__(self) -> ServerThread:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

@@ -171,7 +171,7 @@ def test_client_key_update_from_openssl(pem: PemFiles, demo_ca: Credential,
                                         command: str) -> None:
     # s_server's "k" sends KeyUpdate(update_not_requested), "K" update_requested: we must
     # read with the next keys, and for "K" answer with our own KeyUpdate (RFC 8446 §4.6.3).
-    with openssl_server(pem) as srv:
+    with openssl_server(pem, extra=["-msg"]) as srv:
         sock = socket.create_connection((LOOPBACK, srv.port), timeout=TIMEOUT)
         conn = ClientConnection(client_config(demo_ca), "localhost")
         seen = record_events(conn)
@@ -192,6 +192,14 @@ def test_client_key_update_from_openssl(pem: PemFiles, demo_ca: Credential,
     if command == "K":
         expected.append(KeyUpdated("write", requested_by_peer=True))
     assert updates == expected * 2
+    # -msg: OpenSSL sent two KeyUpdates and, for "K", received our two answers
+    assert key_updates(srv.text) == (2, 2 if command == "K" else 0), srv.text
+
+
+def key_updates(out: str) -> tuple[int, int]:
+    """(sent, received) KeyUpdate messages in an openssl app's -msg output."""
+    return (len(re.findall(r">>> TLS 1\.3, Handshake \[length \w+\], KeyUpdate", out)),
+            len(re.findall(r"<<< TLS 1\.3, Handshake \[length \w+\], KeyUpdate", out)))
 
 
 # --- our server, openssl s_client ------------------------------------------------------------
@@ -316,7 +324,7 @@ def test_server_key_update_from_openssl(pem: PemFiles, server_cred: Credential,
         return list(seen)
 
     with ServerThread(handler) as st:
-        with openssl_client(st.port, pem.ca) as cli:
+        with openssl_client(st.port, pem.ca, extra=["-msg"]) as cli:
             cli.wait_for(VERIFIED)
             for n in (1, 2):
                 cli.write(f"{command}\n".encode())
@@ -331,3 +339,4 @@ def test_server_key_update_from_openssl(pem: PemFiles, server_cred: Credential,
     if command == "K":
         expected.append(KeyUpdated("write", requested_by_peer=True))
     assert updates == expected * 2
+    assert key_updates(cli.text) == (2, 2 if command == "K" else 0), cli.text
