@@ -12,7 +12,8 @@ cause                                                      alert
 =========================================================  ===========================
 a certificate is expired or not yet valid                  certificate_expired
 no path to a trust anchor (unknown issuer, self-signed     unknown_ca
-leaf not in the store, chain longer than the maximum)
+leaf not in the store, chain longer than the maximum, an
+issuer of the right name whose key does not verify)
 name mismatch (host or IP not among the SANs)              bad_certificate
 wrong extendedKeyUsage (client cert used by a server or    unsupported_certificate
 vice versa); key or signature algorithm the profile
@@ -371,6 +372,15 @@ def _error_for(
         return alert_error(
             AlertDescription.unknown_ca,
             f"no path to a trusted CA{extra} for {leaf_name!r} ({why}; {len(store)} anchors)",
+        )
+    if "signature does not match" in lowered:
+        # An issuer of the right name exists but its key does not verify the signature: as
+        # far as trust goes, the real issuer is unknown (OpenSSL: unable to get local issuer).
+        issuer = leaf.issuer.rfc4514_string()
+        return alert_error(
+            AlertDescription.unknown_ca,
+            f"no trusted CA's key verifies the chain of {leaf_name!r} (issuer named "
+            f"{issuer!r}, but the signature does not match)",
         )
     if "no matching subjectaltname" in lowered:
         sans = ", ".join(certificate_sans(leaf)) or "none"
