@@ -285,3 +285,49 @@ def test_openssl_requires_client_certificate(
     assert code == 0, err
     assert key_lines(out)["client-auth"] == "yes"
     assert "HTTP/1.0 200 ok" in out
+
+
+# --- peers that do not speak TLS ------------------------------------------------------------------
+@pytest.fixture
+def raw_server() -> Iterator[Callable[[bytes], int]]:
+    """``raw_server(reply)``: a TCP server that reads once, writes *reply* and closes."""
+    listeners: list[socket.socket] = []
+    threads: list[threading.Thread] = []
+
+    def start(reply: bytes) -> int:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(WAIT)
+        listeners.append(listener)
+
+        def answer() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(WAIT)
+                conn.recv(65536)
+                conn.sendall(reply)
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return int(listener.getsockname()[1])
+
+    yield start
+    for thread in threads:
+        thread.join(WAIT)
+    for listener in listeners:
+        listener.close()
+
+
+@pytest.mark.parametrize("reply, expected", [
+    (b"HTTP/1.1 400 Bad Request\r\n\r\n", "error: handshake failed: unexpected_message: "),
+    (b"", "error: the server closed the connection during the handshake"),
+    (b"\x16\x03\x03\x00\x02\x02\x00", "error: the server closed the connection during the"),
+    (b"\x15\x03\x03\x00\x02\x02\x28", "error: the server sent a fatal handshake_failure alert"),
+])
+def test_not_a_tls_server(raw_server: Callable[[bytes], int], capsys: pytest.CaptureFixture[str],
+                          reply: bytes, expected: str) -> None:
+    port = raw_server(reply)
+    code, out, err = run_cli(capsys, "connect", f"127.0.0.1:{port}", "--insecure")
+    assert code == 1
+    assert assert_one_error_line(err).startswith(expected)
+    assert out == ""

@@ -319,3 +319,14 @@ def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         code, _, err = run_cli(capsys, "serve", "--port", str(port))
     assert code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in assert_one_error_line(err)
+
+
+def test_client_alert_reaches_the_log(serve: Serve, capsys: pytest.CaptureFixture[str]) -> None:
+    # Our client refuses the certificate before its keys change: its alert is in the clear,
+    # and the server must still read it (record: plaintext alerts until the first protected
+    # record), so the log names the real reason.
+    served = serve("--once")
+    code, _, err = run_cli(capsys, "connect", served.address)  # certifi: unknown_ca
+    assert code == 1 and "unknown_ca" in err
+    assert served.wait() == 0
+    assert "failed: unknown_ca: the client sent a fatal unknown_ca alert" in served.stderr

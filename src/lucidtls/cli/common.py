@@ -146,15 +146,17 @@ def port_number(text: str) -> int:
 
 
 # --- describing failures -----------------------------------------------------------------------
-def describe_failure(exc: BaseException, *, peer: str, address: str = "") -> str:
+def describe_failure(exc: BaseException, *, peer: str, address: str = "",
+                     stage: str = "") -> str:
     """One line saying what failed, with the alert name when there was one.
 
     *peer* is "server" or "client" (who sent an alert); *address* names the endpoint for
-    socket errors."""
+    socket errors; *stage* ("handshake", "connection") prefixes our own protocol errors."""
     if isinstance(exc, CertificateError):
         return f"certificate verification failed: {exc.alert.name}: {one_line(exc.reason)}"
     if isinstance(exc, ProtocolError):
-        return f"{exc.alert.name}: {one_line(exc.reason)}"
+        prefix = f"{stage} failed: " if stage else ""
+        return f"{prefix}{exc.alert.name}: {one_line(exc.reason)}"
     if isinstance(exc, PeerAlertError):
         name = getattr(exc.alert, "name", f"alert({exc.alert})")
         return f"the {peer} sent a fatal {name} alert"

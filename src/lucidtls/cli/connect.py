@@ -130,9 +130,11 @@ def _run(args: argparse.Namespace) -> int:
         if event.kind == "client_auth":
             client_auth_requested = True
 
+    stage = "handshake"
     try:
         sock = socket.create_connection((host, port), timeout=args.timeout)
         tls = wrap_client(sock, config, args.servername or host, observer=observe)
+        stage = "connection"
         with tls:
             for line in summary_lines(tls.info):
                 print(line)
@@ -147,7 +149,7 @@ def _run(args: argparse.Namespace) -> int:
             elif client_auth_requested:
                 _finish_close(tls)
     except (TLSError, OSError) as exc:
-        return fail(describe_failure(exc, peer="server", address=address))
+        return fail(describe_failure(exc, peer="server", address=address, stage=stage))
     return 0
 
 
