@@ -72,7 +72,7 @@ def _serve_echo(config: ServerConfig):
 def _s_client_session(proc) -> dict[str, str]:
     out = proc.text
     return {k: v.strip() for k, v in re.findall(r"^\s*(Protocol|Cipher|Extended master secret)"
-                                                r"\s*:\s*(.*)$", out, re.M)}
+                                                r"\s*:\s*(.*)$", out, re.MULTILINE)}
 
 
 # --- OpenSSL client, lucidtls server --------------------------------------------------------
@@ -206,9 +206,9 @@ def test_s_server_each_suite(pems, trust, suite: Suite):
 
 
 def test_s_server_tls13_only_gets_tls13(pems, trust):
-    with openssl_server(pems["ECDSA"], version_flag="-tls1_3") as peer:
-        with _connect(peer.port, _client(trust)) as tls:
-            assert tls.info.version == V.TLS1_3
+    with openssl_server(pems["ECDSA"], version_flag="-tls1_3") as peer, \
+            _connect(peer.port, _client(trust)) as tls:
+        assert tls.info.version == V.TLS1_3
 
 
 def test_s_server_mutual_tls(pems, trust):
@@ -226,18 +226,18 @@ def test_s_server_mutual_tls(pems, trust):
 def test_s_server_hello_request_gets_no_renegotiation(pems, trust):
     """s_server's "R" sends a HelloRequest; we answer with a no_renegotiation warning, which
     OpenSSL reports (and, being the side that asked, then gives up the connection)."""
-    with openssl_server(pems["ECDSA"], version_flag="-tls1_2") as peer:
-        with _connect(peer.port, _client(trust)) as tls:
-            seen = record_events(tls.conn)
-            tls.sendall(b"first\n")
-            peer.wait_for(b"first")
-            peer.write(b"R\n")
-            peer.wait_for("SSL_do_handshake -> 1")
-            try:
-                assert tls.recv() == b""
-            except PeerAlertError:
-                pass
-            peer.wait_for("no renegotiation")
-            # We never started a handshake of our own, and no alert of ours was fatal.
-            assert tls.conn._error is None or isinstance(tls.conn._error, PeerAlertError)
-            assert not any(isinstance(e, HandshakeComplete) for e in seen)
+    with openssl_server(pems["ECDSA"], version_flag="-tls1_2") as peer, \
+            _connect(peer.port, _client(trust)) as tls:
+        seen = record_events(tls.conn)
+        tls.sendall(b"first\n")
+        peer.wait_for(b"first")
+        peer.write(b"R\n")
+        peer.wait_for("SSL_do_handshake -> 1")
+        try:
+            assert tls.recv() == b""
+        except PeerAlertError:
+            pass
+        peer.wait_for("no renegotiation")
+        # We never started a handshake of our own, and no alert of ours was fatal.
+        assert tls.conn._error is None or isinstance(tls.conn._error, PeerAlertError)
+        assert not any(isinstance(e, HandshakeComplete) for e in seen)

@@ -53,12 +53,12 @@ def test_stdlib_client(pems, server_cred, rsa_server_cred, suite: Suite):
     config = ServerConfig(credentials=(server_cred, rsa_server_cred),
                           cipher_suites=(suite.id,))
     ctx = stdlib_client_context(pems["RSA"].ca, version="TLSv1.2", ciphers=suite.openssl_name)
-    with _lucid_server(config) as st:
-        with socket.create_connection((LOOPBACK, st.port), timeout=TIMEOUT) as raw, \
-                ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            assert tls.version() == "TLSv1.2" and tls.cipher()[0] == suite.openssl_name
-            tls.sendall(b"stdlib says hi")
-            assert tls.recv(100) == b"STDLIB SAYS HI"
+    with _lucid_server(config) as st, \
+            socket.create_connection((LOOPBACK, st.port), timeout=TIMEOUT) as raw, \
+            ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+        assert tls.version() == "TLSv1.2" and tls.cipher()[0] == suite.openssl_name
+        tls.sendall(b"stdlib says hi")
+        assert tls.recv(100) == b"STDLIB SAYS HI"
     info = st.results[0]
     assert not isinstance(info, Exception), info
     assert info.cipher_suite == suite.id and info.extended_master_secret
@@ -89,10 +89,10 @@ def test_stdlib_server(pems, trust, suite: Suite):
 def test_stdlib_client_offering_both_gets_tls13(pems, server_cred):
     ctx = ssl.create_default_context(cafile=str(pems["ECDSA"].ca))
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    with _lucid_server(ServerConfig(credentials=(server_cred,))) as st:
-        with socket.create_connection((LOOPBACK, st.port), timeout=TIMEOUT) as raw, \
-                ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            assert tls.version() == "TLSv1.3"
-            tls.sendall(b"x")
-            assert tls.recv(10) == b"X"
+    with _lucid_server(ServerConfig(credentials=(server_cred,))) as st, \
+            socket.create_connection((LOOPBACK, st.port), timeout=TIMEOUT) as raw, \
+            ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+        assert tls.version() == "TLSv1.3"
+        tls.sendall(b"x")
+        assert tls.recv(10) == b"X"
     assert st.results[0].version == V.TLS1_3

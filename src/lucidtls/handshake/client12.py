@@ -7,6 +7,7 @@ required unless configured otherwise; renegotiation is refused by the connection
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
     from lucidtls.pki.credentials import Credential
     from lucidtls.pki.trust import VerifiedChain
 
+# A step of the procedure: waits for messages, returns *T* (the whole procedure: Procedure).
+Step = Generator[Expect, Message, None]
 A = AlertDescription
 E = ExtensionType
 HT = HandshakeType
@@ -67,7 +70,7 @@ TLS12 = int(ProtocolVersion.TLS1_2)
 TLS13 = int(ProtocolVersion.TLS1_3)
 
 # What a TLS 1.2 ServerHello may answer (each also only if we offered it).
-_SERVER_HELLO_EXTS = {E.server_name, E.ec_point_formats, E.renegotiation_info,
+_SERVER_HELLO_EXTS: set[int] = {E.server_name, E.ec_point_formats, E.renegotiation_info,
                       E.extended_master_secret, E.application_layer_protocol_negotiation}
 _SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
@@ -143,7 +146,7 @@ class Client12:
         require(sh.legacy_compression_method == 0, A.illegal_parameter,
                 "ServerHello selected a compression method")
         # RFC 5746 §3.4: the SCSV counts as offering renegotiation_info.
-        offered = hs.offered_exts | ({E.renegotiation_info} if _SCSV_RENEGOTIATION in
+        offered = hs.offered_exts | ({int(E.renegotiation_info)} if _SCSV_RENEGOTIATION in
                                      hs.client_hello.cipher_suites else set())
         check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "TLS 1.2 ServerHello", offered)
         # RFC 5746 §3.4: in an initial handshake the extension must be empty.
@@ -176,7 +179,7 @@ class Client12:
         hs.transcript.add(hs._last_server_hello_raw)
 
     # --- server Certificate (RFC 5246 §7.4.2) ---------------------------------------------
-    def read_server_certificate(self) -> Procedure:
+    def read_server_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
         msg: Message = yield Expect((HT.CERTIFICATE,))
         cert: Certificate12 = decode(Certificate12, msg.body)
@@ -205,7 +208,7 @@ class Client12:
         return None
 
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
-    def read_server_key_exchange(self) -> Procedure:
+    def read_server_key_exchange(self) -> Step:
         hs, cfg = self.hs, self.config
         msg: Message = yield Expect((HT.SERVER_KEY_EXCHANGE,))
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
@@ -225,7 +228,7 @@ class Client12:
         return None
 
     # --- CertificateRequest, ServerHelloDone (RFC 5246 §7.4.4, §7.4.5) -------------------
-    def read_certificate_request_and_done(self) -> Procedure:
+    def read_certificate_request_and_done(self) -> Step:
         msg: Message = yield Expect((HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE))
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
             self.cert_request = decode(CertificateRequest12, msg.body)
@@ -297,7 +300,7 @@ class Client12:
         hs.transcript.add(io.send_message(Finished(verify_data)))
         io.trace("finished", sender="client", verify_data=verify_data)
 
-    def read_server_finished(self, master: bytes) -> Procedure:
+    def read_server_finished(self, master: bytes) -> Step:
         hs, io, suite = self.hs, self.io, self.suite_
         yield Expect((CHANGE_CIPHER_SPEC,))
         io.install_12("read", suite, self.server_key, self.server_iv)

@@ -7,6 +7,7 @@ transport; the extended master secret (RFC 7627); renegotiation is refused (RFC 
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
     from lucidtls.pki.credentials import Credential
     from lucidtls.pki.trust import VerifiedChain
 
+# A step of the procedure: waits for messages, returns *T* (the whole procedure: Procedure).
+Step = Generator[Expect, Message, None]
 A = AlertDescription
 E = ExtensionType
 HT = HandshakeType
@@ -282,7 +285,7 @@ class Server12:
         self.cert_requested = True
 
     # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
-    def read_client_certificate(self) -> Procedure:
+    def read_client_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
         msg: Message = yield Expect((HT.CERTIFICATE,))
         cert: Certificate12 = decode(Certificate12, msg.body)
@@ -306,7 +309,7 @@ class Server12:
         return None
 
     # --- ClientKeyExchange (RFC 5246 §7.4.7) ----------------------------------------------
-    def read_client_key_exchange(self) -> Procedure:
+    def read_client_key_exchange(self) -> Generator[Expect, Message, bytes]:
         hs, io, suite = self.hs, self.io, self.suite_
         if suite.kx == "RSA":
             # RFC 5246 §7.4.7.1: the fallback premaster exists before we look at the
@@ -331,10 +334,10 @@ class Server12:
             master = ks.master_secret_12(suite.hash, premaster, hs.client_random,
                                          hs.server_random)
         io.log_secret("CLIENT_RANDOM", master)
-        return master  # type: ignore[return-value]
+        return master
 
     # --- client CertificateVerify (RFC 5246 §7.4.8) ---------------------------------------
-    def read_certificate_verify(self) -> Procedure:
+    def read_certificate_verify(self) -> Step:
         hs, cfg = self.hs, self.config
         msg: Message = yield Expect((HT.CERTIFICATE_VERIFY,))
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
@@ -351,7 +354,7 @@ class Server12:
         return None
 
     # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
-    def read_client_finished(self, master: bytes) -> Procedure:
+    def read_client_finished(self, master: bytes) -> Step:
         hs, io, suite = self.hs, self.io, self.suite_
         client_key, self.server_key, client_iv, self.server_iv = ks.key_block_12(
             suite, master, hs.client_random, hs.server_random)
