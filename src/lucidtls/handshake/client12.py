@@ -130,6 +130,9 @@ class Client12:
     def process_server_hello(self) -> None:
         hs, sh, cfg = self.hs, self.sh, self.config
         assert hs.client_hello is not None
+        # RFC 8446 §4.1.4: a HelloRetryRequest fixed TLS 1.3; the ServerHello must agree.
+        require(not hs.hello_retry, A.illegal_parameter,
+                "ServerHello chose TLS 1.2 after a TLS 1.3 HelloRetryRequest")
         sv = hs.client_hello.view(X.SupportedVersionsClient)
         # RFC 8446 §4.1.3: a client that offered TLS 1.3 must refuse a downgrade the server
         # signals.
