@@ -14,8 +14,10 @@ import pytest
 
 from lucidtls.cli.common import parse_host_port
 from lucidtls.cli.connect import unescape
+from lucidtls.config import IMPLEMENTED_VERSIONS
 from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import write_pem
+from lucidtls.wire.enums import ProtocolVersion
 from tests.cli.test_serve import (
     WAIT,
     Serve,
@@ -331,3 +333,34 @@ def test_not_a_tls_server(raw_server: Callable[[bytes], int], capsys: pytest.Cap
     assert code == 1
     assert assert_one_error_line(err).startswith(expected)
     assert out == ""
+
+
+# --- TLS 1.2 (once its procedures are in) --------------------------------------------------------
+needs_tls12 = pytest.mark.skipif(
+    ProtocolVersion.TLS1_2 not in IMPLEMENTED_VERSIONS, reason="TLS 1.2 is not implemented yet")
+
+
+@needs_tls12
+@pytest.mark.interop
+def test_openssl_tls12(s_server: Callable[..., int], ca_file: Path,
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    port = s_server("-www")
+    code, out, err = run_cli(capsys, "connect", f"127.0.0.1:{port}", "--cafile", str(ca_file),
+                             "--tls1.2", "--send", r"GET / HTTP/1.0\r\n\r\n")
+    assert code == 0, err
+    got = key_lines(out)
+    assert got["version"] == "TLSv1.2" and got["kx"] == "ECDHE"
+    assert got["cipher"].startswith("TLS_ECDHE_ECDSA_WITH_")
+    assert "HTTP/1.0 200 ok" in out
+
+
+@needs_tls12
+def test_serve_tls12(serve: Serve, capsys: pytest.CaptureFixture[str]) -> None:
+    served = serve("--once", "--tls1.2")
+    code, out, err = run_cli(capsys, "connect", served.address, "--cafile", str(served.ca),
+                             "--send", r"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert code == 0, err
+    assert key_lines(out)["version"] == "TLSv1.2"
+    assert "<tr><th>version</th><td>TLSv1.2</td></tr>" in out
+    assert served.wait() == 0
+    assert " TLSv1.2 " in served.stderr
