@@ -62,7 +62,7 @@ def _application_data_index(msgs: list[MessageView]) -> int:
 
 def _text_appdata(inner: int, marker: str) -> str:
     text = f"application data {marker}".strip()
-    pad = inner - _width(text) - 4
+    pad = inner - _width(text) - 3
     left = pad // 2
     return f"  │ ◀{'═' * left} {text} {'═' * (pad - left)}▶ │"
 

@@ -20,11 +20,13 @@ from lucidtls.explain.decode import (
 from lucidtls.pki.credentials import describe_public_key
 from lucidtls.pki.trust import describe_certificate
 from lucidtls.wire import extensions as X
-from lucidtls.wire.enums import ExtensionType, NamedGroup
+from lucidtls.wire.enums import ExtensionType, NamedGroup, ProtocolVersion
 from lucidtls.wire.messages import DOWNGRADE_TLS12
 
 if TYPE_CHECKING:
     from lucidtls.explain.narrate import _Facts
+
+TLS13 = int(ProtocolVersion.TLS1_3)
 
 # RFC 8446 §7.1 names of the secrets behind the NSS key-log labels.
 RFC_NAMES = {
@@ -85,7 +87,8 @@ def step1(f: _Facts) -> Step:
                  f"{version_name(ch.legacy_version)}")
         h.append("Cipher suites offered: " + ", ".join(suite_name(s) for s in ch.cipher_suites))
         h.append("Groups: " + _ext_list(f.ch1, X.SupportedGroups, "groups", group_name))
-        if f.tls13 or ch.view(X.KeyShareClientHello) is not None:
+        shares = ch.view(X.KeyShareClientHello)
+        if f.tls13 or (shares is not None and shares.entries):
             h.append("Key shares sent with the hello: " + _shares(f.ch1))
         sni = ch.view(X.ServerNameList)
         if sni is not None:
@@ -110,9 +113,13 @@ def step1(f: _Facts) -> Step:
             wrong += (" Here the guess missed: the server answered with a HelloRetryRequest "
                       "and the hello was sent twice, costing a round trip.")
     else:
+        sv = ch.view(X.SupportedVersionsClient) if ch is not None else None
+        both = sv is not None and TLS13 in sv.versions
         wrong = ("Nearly as told for TLS 1.2. The hello also lists groups and signature "
-                 "algorithms and asks for the extended master secret (RFC 7627); a TLS 1.3 "
-                 "client offers both versions, and the server chose the older one.")
+                 "algorithms and asks for the extended master secret (RFC 7627). "
+                 + ("The client offered TLS 1.3 too, and the server chose the older version "
+                    "(which the client accepts only because it allows TLS 1.2)."
+                    if both else "This client offered TLS 1.2 only."))
     return Step("1", "ClientHello: the client says hello",
                 "The client sends the TLS versions and cipher suites it supports and a random "
                 "number (client random).", h, wrong, ["ClientHello"])
@@ -150,11 +157,14 @@ def step2(f: _Facts) -> Step:
                  "Certificate, CertificateVerify, Finished) is encrypted with handshake traffic "
                  "keys. An eavesdropper sees the SNI but not the certificate.")
     else:
-        extra = " and ServerKeyExchange" if f.kx == "ECDHE" else ""
+        extra = [n for n, present in (("ServerKeyExchange", f.kx == "ECDHE"),
+                                      ("CertificateRequest", f.cert_request is not None))
+                 if present]
+        also = f" The server also sends {' and '.join(extra)}, and" if extra else \
+            " The server's"
+        flight = " its flight" if extra else " flight"
         wrong = (f"Right for TLS 1.2: the Certificate travels in the clear, so anyone on the path "
-                 f"sees whose certificate it is. The server's flight also has"
-                 f"{extra}{' and CertificateRequest' if f.cert_request else ''} and ends with "
-                 f"ServerHelloDone.")
+                 f"sees whose certificate it is.{also}{flight} ends with ServerHelloDone.")
     return Step("2", "ServerHello and the server's certificate",
                 "The server picks a version and cipher suite, sends its own random number and "
                 "its certificate, which holds its public key.", h, wrong,
@@ -356,10 +366,12 @@ def step5b(f: _Facts) -> Step:
                      f"{info.peer_subject}")
     else:
         h.append("The client sent no CertificateVerify (no certificate)")
+    like = "just as the server did" if f.kx != "RSA" else \
+        "although the server itself signs nothing with RSA key transport"
     return Step("5b", "Mutual TLS: the client proves it holds its key",
                 "(not in the simple story)", h,
                 "The classic story authenticates only the server; here the client signs the "
-                "transcript with its own key, just as the server did.", ["CertificateVerify"])
+                f"handshake transcript with its own key, {like}.", ["CertificateVerify"])
 
 
 # --- 6 ---------------------------------------------------------------------------------------
