@@ -162,9 +162,9 @@ def step2(f: _Facts) -> Step:
                  if present]
         also = f" The server also sends {' and '.join(extra)}, and" if extra else \
             " The server's"
-        flight = " its flight" if extra else " flight"
+        tail = " its flight" if extra else " flight"
         wrong = (f"Right for TLS 1.2: the Certificate travels in the clear, so anyone on the path "
-                 f"sees whose certificate it is.{also}{flight} ends with ServerHelloDone.")
+                 f"sees whose certificate it is.{also}{tail} ends with ServerHelloDone.")
     return Step("2", "ServerHello and the server's certificate",
                 "The server picks a version and cipher suite, sends its own random number and "
                 "its certificate, which holds its public key.", h, wrong,
