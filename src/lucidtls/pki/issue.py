@@ -191,8 +191,10 @@ def issue_certificate(
 
     The chain of the returned credential is the leaf followed by *ca*'s chain. A server
     certificate with neither *dns* nor *ips* gets ``DNS:<common_name>`` (RFC 6125 §6.4.4: clients
-    match SANs, not the CN); so does a client certificate whose CN looks like a host name. *not_before*/*not_after* override the validity window, e.g. to make
-    an expired certificate for tests; without them the window is clamped to the CA's.
+    match SANs, not the CN); so does a client certificate whose CN looks like a host name, and
+    any other client certificate without names is refused (``ConfigError``), since our verifier
+    would reject it. *not_before*/*not_after* override the validity window, e.g. to make an
+    expired certificate for tests; without them the window is clamped to the CA's.
     """
     key = generate_key(key_type)
     start, end = _validity(days, not_before, not_after)
@@ -204,6 +206,12 @@ def issue_certificate(
         # Server: RFC 6125 §6.4.4, clients match SANs only. Client: cryptography's client
         # verifier also requires a subjectAltName, so a host-like CN is repeated there too.
         dns_names = [common_name]
+    if not dns_names and not ip_addrs:
+        # RFC 5280 allows it, but cryptography's client verifier (like the WebPKI profile)
+        # requires a subjectAltName: refuse now rather than issue a certificate we would reject.
+        raise ConfigError(
+            f"client certificate {common_name!r} needs a subjectAltName: pass dns=[...] or "
+            "ips=[...] (or use a host-like name, which becomes DNS:<name>)")
     sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
     sans += [x509.IPAddress(ip) for ip in ip_addrs]
     usage = x509.KeyUsage(
