@@ -358,6 +358,20 @@ def test_hello_request_gets_no_renegotiation_warning(trust, creds):
     assert pump(client, server)[1] == [ApplicationData(b"still here")]
 
 
+def test_hello_request_during_the_handshake_is_ignored(trust, creds):
+    # RFC 5246 §7.4.1.1: a client that is negotiating ignores HelloRequest; it is not hashed.
+    cc, sc = configs(trust, creds, server={"versions": ONLY12})
+    hello_request = bytes((ContentType.HANDSHAKE, 3, 3, 0, 4)) + HelloRequest().to_bytes()
+    flights = []
+
+    def inject(data: bytes) -> bytes:
+        flights.append(data)
+        return data + hello_request if len(flights) == 1 else data
+
+    client, server = handshake(cc, sc, to_client=inject)
+    assert client.info.version == V.TLS1_2
+
+
 def test_client_hello_after_handshake_is_refused(trust, creds):
     cc, sc = configs(trust, creds, server={"versions": ONLY12})
     client, server = handshake(cc, sc)

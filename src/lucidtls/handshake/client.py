@@ -172,7 +172,10 @@ class ClientHandshake:
 
     def negotiated_version(self, sh: ServerHello) -> int:
         """RFC 8446 §4.2.1: supported_versions decides; without it the server speaks ≤ 1.2."""
-        offered = [int(v) for v in self.config.versions]
+        # What we really offered (a version without a usable suite is left out of the hello).
+        assert self.client_hello is not None
+        ours = self.client_hello.view(X.SupportedVersionsClient)
+        offered = ours.versions if ours is not None else [self.client_hello.legacy_version]
         sv = sh.view(X.SupportedVersionsServer)
         if sv is not None:
             require(sv.version in offered and sv.version == TLS13, A.illegal_parameter,
