@@ -46,6 +46,7 @@ _DEFAULT_LIMIT = 2 ** 16  # asyncio.streams' default buffer limit
 
 ClientConnectedCallback = Callable[[asyncio.StreamReader, asyncio.StreamWriter],
                                    Awaitable[None] | None]
+HandshakeErrorCallback = Callable[[Any, Connection, BaseException], None]
 
 
 class TruncationError(ConnectionClosedError):
@@ -205,15 +206,18 @@ class _TLSProtocol(asyncio.Protocol):
 
     def __init__(self, loop: asyncio.AbstractEventLoop, conn: Connection,
                  app_protocol: asyncio.Protocol, *, waiter: asyncio.Future[None] | None,
-                 handshake_timeout: float | None, close_timeout: float | None) -> None:
+                 handshake_timeout: float | None, close_timeout: float | None,
+                 on_handshake_error: HandshakeErrorCallback | None = None) -> None:
         self.loop = loop
         self.conn = conn
         self.app_protocol: Any = app_protocol
         self.tcp: asyncio.Transport | None = None
+        self.peername: Any = None
         self.app_transport = TLSTransport(self)
         self._waiter = waiter
         self._handshake_timeout = handshake_timeout
         self._close_timeout = close_timeout
+        self._on_handshake_error = on_handshake_error
         self._timer: asyncio.TimerHandle | None = None
         self._app_connected = False
         self._app_lost = False
@@ -226,6 +230,7 @@ class _TLSProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.tcp = transport
+        self.peername = transport.get_extra_info("peername")
         if self._handshake_timeout is not None:
             self._timer = self.loop.call_later(self._handshake_timeout, self._handshake_timed_out)
         self.flush()  # the ClientHello
@@ -332,9 +337,10 @@ class _TLSProtocol(asyncio.Protocol):
         if self._waiter is not None:
             if not self._waiter.done():
                 self._waiter.set_exception(exc)
+        elif self._on_handshake_error is not None:
+            self._on_handshake_error(self.peername, self.conn, exc)
         else:
-            peer = self.tcp.get_extra_info("peername") if self.tcp is not None else None
-            log.debug("TLS handshake with %s failed: %s", peer, exc)
+            log.debug("TLS handshake with %s failed: %s", self.peername, exc)
 
     def _handshake_timed_out(self) -> None:
         self._timer = None
@@ -425,13 +431,18 @@ async def start_server(
     limit: int = _DEFAULT_LIMIT,
     hooks: Hooks | None = None,
     observer: Callable[[TraceEvent], None] | None = None,
+    trace: bool = False,
+    handshake_error_cb: HandshakeErrorCallback | None = None,
     **kwds: Any,
 ) -> asyncio.Server:
     """Start a TLS server; like ``asyncio.start_server(..., ssl=...)``.
 
     *client_connected_cb(reader, writer)* runs for each client once its handshake completed;
-    connections whose handshake fails are closed after the alert (logged at DEBUG on
-    ``lucidtls.aio``). Extra keyword arguments go to ``loop.create_server``.
+    connections whose handshake fails are closed after the alert and reported to
+    *handshake_error_cb(peername, connection, exc)* (default: logged at DEBUG on
+    ``lucidtls.aio``). With *trace*, each connection keeps its own trace events in
+    ``connection.trace_log`` (the connection is ``get_extra_info("tls_connection")``), for
+    ``lucidtls.explain``. Extra keyword arguments go to ``loop.create_server``.
     """
     loop = asyncio.get_running_loop()
 
@@ -439,8 +450,11 @@ async def start_server(
         reader = TLSStreamReader(limit=limit, loop=loop)
         app_protocol = asyncio.StreamReaderProtocol(reader, client_connected_cb, loop=loop)
         conn = ServerConnection(config, hooks=hooks, observer=observer)
+        if trace:
+            conn.trace_log = []
         return _TLSProtocol(loop, conn, app_protocol, waiter=None,
-                            handshake_timeout=handshake_timeout, close_timeout=close_timeout)
+                            handshake_timeout=handshake_timeout, close_timeout=close_timeout,
+                            on_handshake_error=handshake_error_cb)
 
     return await loop.create_server(factory, host, port, **kwds)
 
