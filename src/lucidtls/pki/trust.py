@@ -123,30 +123,43 @@ def _default_store() -> TrustStore:
 
 @dataclass(frozen=True)
 class VerifiedChain:
-    """The result of a successful validation."""
+    """The result of a successful validation.
+
+    Only the path is stored; the descriptions below are formatted on first use (most
+    connections never read them).
+    """
 
     chain: tuple[x509.Certificate, ...]  # the validated path, leaf first, trust anchor last
-    subject: str  # RFC 4514 string of the leaf's subject
-    issuer: str
-    sans: tuple[str, ...]  # "DNS:example.com", "IP:127.0.0.1", ...
-    not_after: datetime.datetime
-    anchor_subject: str
 
     @property
     def leaf(self) -> x509.Certificate:
         return self.chain[0]
 
+    @functools.cached_property
+    def subject(self) -> str:
+        """RFC 4514 string of the leaf's subject."""
+        return self.chain[0].subject.rfc4514_string()
+
+    @functools.cached_property
+    def issuer(self) -> str:
+        return self.chain[0].issuer.rfc4514_string()
+
+    @functools.cached_property
+    def sans(self) -> tuple[str, ...]:
+        """"DNS:example.com", "IP:127.0.0.1", ..."""
+        return tuple(certificate_sans(self.chain[0]))
+
+    @property
+    def not_after(self) -> datetime.datetime:
+        return self.chain[0].not_valid_after_utc
+
+    @functools.cached_property
+    def anchor_subject(self) -> str:
+        return self.chain[-1].subject.rfc4514_string()
+
     @classmethod
     def from_path(cls, path: Sequence[x509.Certificate]) -> VerifiedChain:
-        leaf = path[0]
-        return cls(
-            chain=tuple(path),
-            subject=leaf.subject.rfc4514_string(),
-            issuer=leaf.issuer.rfc4514_string(),
-            sans=tuple(certificate_sans(leaf)),
-            not_after=leaf.not_valid_after_utc,
-            anchor_subject=path[-1].subject.rfc4514_string(),
-        )
+        return cls(chain=tuple(path))
 
 
 # --- descriptions ------------------------------------------------------------------------------
