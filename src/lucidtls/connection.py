@@ -250,8 +250,9 @@ class Connection:
         reader.feed(payload)
         while (item := reader.pop()) is not None:
             msg = Message(*item)
-            self.trace("message", direction="received", msg_type=msg.msg_type, raw=msg.raw,
-                        protected=self._record.read_protected)
+            if self.tracing:
+                self.trace("message", direction="received", msg_type=msg.msg_type, raw=msg.raw,
+                           protected=self._record.read_protected)
             waiting = self._waiting
             if self._proc is not None and (self._result is None or (
                     waiting is not None and msg.msg_type in waiting.types)):
@@ -434,9 +435,9 @@ class Connection:
         """Encode and queue one handshake message; returns the bytes that went out."""
         raw = self._encode(msg)
         self._hs_out += raw
-        if raw:  # a test hook may drop the message by shaping it to b""
+        if raw and self.tracing:  # a test hook may drop the message by shaping it to b""
             self.trace("message", direction="sent", msg_type=raw[0], raw=raw,
-                        protected=self._record.write_protected)
+                       protected=self._record.write_protected)
         return raw
 
     def _encode(self, msg: Any) -> bytes:
@@ -496,6 +497,11 @@ class Connection:
             self._keylog = open(path, "a", encoding="ascii")  # noqa: SIM115
         self._keylog.write(f"{label} {client_random.hex()} {secret.hex()}\n")
         self._keylog.flush()
+
+    @property
+    def tracing(self) -> bool:
+        """Whether anybody observes trace events: guards call sites whose arguments cost."""
+        return self._observer is not None or self.trace_log is not None
 
     def trace(self, kind: str, **fields: Any) -> None:
         """Record a trace event (free when nobody observes)."""

@@ -277,9 +277,11 @@ class ClientHandshake:
         self.server_hs_secret = hs.server_handshake_traffic_secret(th)
         self.io.install_13("read", suite, self.server_hs_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
         self.io.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self.client_hs_secret)
-        self.io.trace("key_share", group=group, client_share_len=len(
-            self.key_shares[group].public_bytes()), server_share_len=len(entry.entry.key_exchange),
-            shared_secret_len=len(shared_secret))
+        if self.io.tracing:
+            self.io.trace("key_share", group=group,
+                          client_share_len=len(self.key_shares[group].public_bytes()),
+                          server_share_len=len(entry.entry.key_exchange),
+                          shared_secret_len=len(shared_secret))
         return hs
 
     # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
@@ -442,8 +444,9 @@ class ClientHandshake:
                                      transcript.digest(), server=False))
         transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
         self.client_auth = True
-        self.io.trace("client_auth", outcome="sent", scheme=scheme,
-                      subject=cred.chain[0].subject.rfc4514_string())
+        if self.io.tracing:
+            self.io.trace("client_auth", outcome="sent", scheme=scheme,
+                          subject=cred.chain[0].subject.rfc4514_string())
 
 
 def choose_client_credential(credentials: tuple[Credential, ...],

@@ -77,6 +77,8 @@ class HandshakeIO(Protocol):
     def install_12(self, direction: str, suite: Suite, key: bytes, iv: bytes) -> None: ...
     def log_secret(self, label: str, secret: bytes) -> None: ...
     def trace(self, kind: str, **fields: Any) -> None: ...
+    @property
+    def tracing(self) -> bool: ...
     def key_share_private(self, group: int) -> bytes | None: ...
     def sign(self, scheme: int, private_key: Any, content: bytes) -> bytes: ...
 
@@ -164,8 +166,9 @@ def verify_peer_chain(
     if isinstance(verdict, CertificateError):
         io.trace("verify", outcome="rejected", alert=verdict.alert.name, reason=verdict.reason)
         raise verdict
-    io.trace("verify", outcome="verified", subject=verdict.subject,
-             anchor=verdict.anchor_subject)
+    if io.tracing:
+        io.trace("verify", outcome="verified", subject=verdict.subject,
+                 anchor=verdict.anchor_subject)
     return verdict, "verified"
 
 

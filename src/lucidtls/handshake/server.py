@@ -354,8 +354,9 @@ class ServerHandshake:
                                                               server=False), cv.signature)
         self.transcript.add(msg.raw)
         self.client_auth = True
-        self.io.trace("client_auth", outcome="verified",
-                      subject=self.peer_chain[0].subject.rfc4514_string())
+        if self.io.tracing:
+            self.io.trace("client_auth", outcome="verified",
+                          subject=self.peer_chain[0].subject.rfc4514_string())
         return None
 
     # --- post-handshake authentication (RFC 8446 §4.6.2) -----------------------------------
