@@ -78,9 +78,10 @@ class TLSSocket:
 
     def close(self) -> None:
         try:
-            if not self.conn.closed:
-                self.conn.close()
-                self._flush()
+            # Also after the peer's close_notify (RFC 8446 §6.1); close() is a no-op once we
+            # closed or failed.
+            self.conn.close()
+            self._flush()
         except (OSError, TLSError):
             pass
         finally:
