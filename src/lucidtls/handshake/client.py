@@ -178,14 +178,16 @@ class ClientHandshake:
         offered = ours.versions if ours is not None else [self.client_hello.legacy_version]
         sv = sh.view(X.SupportedVersionsServer)
         if sv is not None:
-            require(sv.version in offered and sv.version == TLS13, A.illegal_parameter,
-                    f"server selected version 0x{sv.version:04x}, which we did not offer")
+            if not (sv.version in offered and sv.version == TLS13):
+                raise alert_error(A.illegal_parameter, f"server selected version "
+                                  f"0x{sv.version:04x}, which we did not offer")
             require(sh.legacy_version == TLS12, A.illegal_parameter,
                     "TLS 1.3 ServerHello.legacy_version must be 0x0303")
             return TLS13
-        require(sh.legacy_version in offered, A.protocol_version,
-                f"server chose version 0x{sh.legacy_version:04x}, but only "
-                f"{', '.join(ProtocolVersion(v).label for v in offered)} enabled")
+        if sh.legacy_version not in offered:
+            raise alert_error(A.protocol_version,
+                              f"server chose version 0x{sh.legacy_version:04x}, but only "
+                              f"{', '.join(ProtocolVersion(v).label for v in offered)} enabled")
         return int(sh.legacy_version)
 
     # --- HelloRetryRequest (RFC 8446 §4.1.4) ----------------------------------------------
@@ -242,9 +244,10 @@ class ClientHandshake:
                 "ServerHello.legacy_session_id_echo differs from our session id")
         suite = SUITES.get(sh.cipher_suite)
         assert self.client_hello is not None
-        require(suite is not None and sh.cipher_suite in self.client_hello.cipher_suites
-                and suite.version == ProtocolVersion.TLS1_3, A.illegal_parameter,
-                f"server selected cipher suite 0x{sh.cipher_suite:04x}, which we did not offer")
+        if not (suite is not None and sh.cipher_suite in self.client_hello.cipher_suites
+                and suite.version == ProtocolVersion.TLS1_3):
+            raise alert_error(A.illegal_parameter, f"server selected cipher suite "
+                              f"0x{sh.cipher_suite:04x}, which we did not offer")
         require(sh.legacy_compression_method == 0, A.illegal_parameter,
                 "ServerHello selected a compression method")
         if self.suite is not None:
@@ -262,8 +265,9 @@ class ClientHandshake:
         require(entry is not None, A.missing_extension, "ServerHello has no key_share")
         assert entry is not None
         group = entry.entry.group
-        require(group in self.key_shares, A.illegal_parameter,
-                f"ServerHello key_share uses {_group_name(group)}, for which we sent no share")
+        if group not in self.key_shares:
+            raise alert_error(A.illegal_parameter, f"ServerHello key_share uses "
+                              f"{_group_name(group)}, for which we sent no share")
         shared_secret = self.key_shares[group].exchange(entry.entry.key_exchange)
         self.suite, self.group = suite, group
         self.io.set_version(TLS13)
@@ -339,9 +343,10 @@ class ClientHandshake:
 
         msg = yield Expect((HT.CERTIFICATE_VERIFY,))
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
-        require(cv.algorithm in cfg.signature_schemes and cv.algorithm not in
-                signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN, A.illegal_parameter,
-                f"server signed with {_scheme_name(cv.algorithm)}, which we did not offer")
+        if cv.algorithm not in cfg.signature_schemes or \
+                cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
+            raise alert_error(A.illegal_parameter, f"server signed with "
+                              f"{_scheme_name(cv.algorithm)}, which we did not offer")
         signatures.verify(cv.algorithm, self.peer_chain[0].public_key(),
                           signatures.certificate_verify_input(self.transcript.digest(),
                                                               server=True), cv.signature)
@@ -357,8 +362,9 @@ class ClientHandshake:
         expected = ks.finished_verify_data(self.suite.hash, self.server_hs_secret,
                                            self.transcript.digest())
         # RFC 8446 §4.4.4: verify_data is Hash.length bytes; any other length is malformed.
-        require(len(fin.verify_data) == len(expected), A.decode_error,
-                f"server Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
+        if len(fin.verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"server Finished is {len(fin.verify_data)} "
+                              f"bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "server Finished does not match the transcript")
         self.transcript.add(msg.raw)

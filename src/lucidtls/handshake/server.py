@@ -147,10 +147,9 @@ class ServerHandshake:
         require(ch.legacy_version == TLS12, A.protocol_version,
                 "ClientHello.legacy_version must be 0x0303 when offering TLS 1.3")
         suite = negotiate.choose_suite(ch.cipher_suites, cfg.cipher_suites, TLS13)
-        require(suite is not None, A.handshake_failure,
-                "no TLS 1.3 cipher suite in common (client offers "
-                f"{_suite_names(ch.cipher_suites)})")
-        assert suite is not None
+        if suite is None:
+            raise alert_error(A.handshake_failure, "no TLS 1.3 cipher suite in common (client "
+                              f"offers {_suite_names(ch.cipher_suites)})")
         self.suite = suite
 
         groups = ch.view(X.SupportedGroups)
@@ -161,8 +160,9 @@ class ServerHandshake:
         share_groups = [e.group for e in shares.entries]
         # RFC 8446 §4.2.8: each share must be for a group listed in supported_groups.
         for g in share_groups:
-            require(g in groups.groups, A.illegal_parameter,
-                    f"key share for group 0x{g:04x} that supported_groups does not list")
+            if g not in groups.groups:
+                raise alert_error(A.illegal_parameter, f"key share for group 0x{g:04x} that "
+                                  "supported_groups does not list")
         group, retry = negotiate.choose_group(groups.groups, share_groups, cfg.groups)
         require(group is not None, A.handshake_failure,
                 "no key-exchange group in common")
@@ -346,9 +346,10 @@ class ServerHandshake:
             io=self.io)
         msg: Message = yield Expect((HT.CERTIFICATE_VERIFY,))
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
-        require(cv.algorithm in cfg.signature_schemes and cv.algorithm not in
-                signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN, A.illegal_parameter,
-                f"client signed with scheme 0x{cv.algorithm:04x}, which we did not offer")
+        if cv.algorithm not in cfg.signature_schemes or \
+                cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
+            raise alert_error(A.illegal_parameter, f"client signed with scheme "
+                              f"0x{cv.algorithm:04x}, which we did not offer")
         signatures.verify(cv.algorithm, self.peer_chain[0].public_key(),
                           signatures.certificate_verify_input(self.transcript.digest(),
                                                               server=False), cv.signature)
@@ -397,8 +398,9 @@ class ServerHandshake:
         expected = ks.finished_verify_data(self.suite_.hash, self.client_hs_secret,
                                            self.transcript.digest())
         # RFC 8446 §4.4.4: verify_data is Hash.length bytes; any other length is malformed.
-        require(len(fin.verify_data) == len(expected), A.decode_error,
-                f"client Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
+        if len(fin.verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"client Finished is {len(fin.verify_data)} "
+                              f"bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "client Finished does not match the transcript")
         self.transcript.add(msg.raw)
