@@ -32,7 +32,11 @@ def read_extensions(r: Reader, what: str = "extensions") -> RawExtensions:
     seen: set[int] = set()
     while not block.at_end():
         ext_type = block.u16(f"{what}: extension_type")
-        data = block.vec16(f"{what}: extension_data of {describe(ExtensionType, ext_type)}")
+        try:
+            data = block.vec16(what)
+        except DecodeError:  # the extension's name is looked up only for the message
+            raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
+                              "overruns the extension block") from None
         if ext_type in seen:
             raise IllegalParameter(
                 f"{what}: duplicate extension {describe(ExtensionType, ext_type)}")
