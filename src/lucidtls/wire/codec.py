@@ -7,6 +7,7 @@ length-prefixed vectors and refuses values that do not fit their prefix.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -43,17 +44,30 @@ class Reader:
         return pos
 
     # --- scalars --------------------------------------------------------------------------
+    # u8/u16/u24 are the decoders' hottest calls: the bounds check is inlined, and _take
+    # (which raises) only runs when it fails.
     def u8(self, what: str = "u8") -> int:
-        pos = self._take(1, what)
+        pos = self._pos
+        if pos >= self._end:
+            self._take(1, what)
+        self._pos = pos + 1
         return self._data[pos]
 
     def u16(self, what: str = "u16") -> int:
-        pos = self._take(2, what)
-        return int.from_bytes(self._data[pos:pos + 2], "big")
+        pos = self._pos
+        if pos + 2 > self._end:
+            self._take(2, what)
+        self._pos = pos + 2
+        data = self._data
+        return (data[pos] << 8) | data[pos + 1]
 
     def u24(self, what: str = "u24") -> int:
-        pos = self._take(3, what)
-        return int.from_bytes(self._data[pos:pos + 3], "big")
+        pos = self._pos
+        if pos + 3 > self._end:
+            self._take(3, what)
+        self._pos = pos + 3
+        data = self._data
+        return (data[pos] << 16) | (data[pos + 1] << 8) | data[pos + 2]
 
     def u32(self, what: str = "u32") -> int:
         pos = self._take(4, what)
@@ -103,7 +117,7 @@ class Reader:
         block = self.vec16(what, min_len)
         if len(block) % 2:
             raise DecodeError(f"{what} has an odd length {len(block)}")
-        return [int.from_bytes(block[i:i + 2], "big") for i in range(0, len(block), 2)]
+        return list(struct.unpack(f">{len(block) // 2}H", block))
 
 
 class Writer:
