@@ -119,6 +119,10 @@ def parse_certificates(ders: Sequence[bytes]) -> list[x509.Certificate]:
 
 
 def is_ip_address(name: str) -> bool:
+    # Cheap pre-check: an IPv6 literal has a colon, an IPv4 one only digits and dots; anything
+    # else (every host name) skips ipaddress's exception-driven parse.
+    if ":" not in name and name.strip("0123456789."):
+        return False
     try:
         ipaddress.ip_address(name)
     except ValueError:

@@ -224,12 +224,15 @@ def _subject_for(server_name: str) -> Subject:
     text = server_name.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    try:
-        addr = ipaddress.ip_address(text.split("%", 1)[0])  # drop an IPv6 zone id
-    except ValueError:
-        pass
-    else:
-        return IPAddress(addr)
+    # Only a name with a colon (IPv6) or of digits and dots (IPv4) can be an IP literal;
+    # host names skip ipaddress's exception-driven parse.
+    if ":" in text or not text.strip("0123456789."):
+        try:
+            addr = ipaddress.ip_address(text.split("%", 1)[0])  # drop an IPv6 zone id
+        except ValueError:
+            pass
+        else:
+            return IPAddress(addr)
     # A trailing dot marks an absolute name; certificates carry names without it.
     return DNSName(text.removesuffix("."))
 
