@@ -122,6 +122,8 @@ class Connection:
         self._we_closed = False
         self._first_hello_seen = self.is_client
         self._keylog: IO[str] | None = None
+        # Looked up once per connection (SSLKEYLOGFILE is in os.environ), not per secret.
+        self._keylog_path = config.keylog_path()
         self.info: ConnectionInfo | None = None
         self.trace_log: list[TraceEvent] | None = None  # set to [] to record
 
@@ -488,7 +490,7 @@ class Connection:
 
     def log_secret(self, label: str, secret: bytes) -> None:
         self.trace("secret", label=label, length=len(secret))
-        path = self.config.keylog_path()
+        path = self._keylog_path
         if path is None:
             return
         hs = self._handshake
