@@ -364,3 +364,71 @@ def test_serve_tls12(serve: Serve, capsys: pytest.CaptureFixture[str]) -> None:
     assert "<tr><th>version</th><td>TLSv1.2</td></tr>" in out
     assert served.wait() == 0
     assert " TLSv1.2 " in served.stderr
+
+
+# --- --explain ------------------------------------------------------------------------------------
+def test_explain(serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    served = serve("--once", "--ciphers", "TLS_CHACHA20_POLY1305_SHA256")
+    page = tmp_path / "report.html"
+    code, out, err = run_cli(capsys, "connect", served.address, "--cafile", str(served.ca),
+                             "--explain", "--html", str(page), "--send",
+                             r"GET / HTTP/1.0\r\n\r\n")
+    assert code == 0, err
+    assert err == ""
+    got = key_lines(out)
+    assert got["cipher"] == "TLS_CHACHA20_POLY1305_SHA256"
+    # key: value lines, the server's answer, then the report.
+    head, report = out.split("</html>\n", 1)
+    assert head.startswith("version: TLSv1.3\n") and "HTTP/1.1 200 OK" in head
+    flat = " ".join(report.split())
+    assert f"TLSv1.3, {got['cipher']}, key exchange {got['group']}" in flat
+    assert "verified — CN=localhost, anchored at CN=lucidtls serve throwaway CA" in flat
+    assert "── ClientHello ──" in report and "Step 8." in report
+    assert "value redacted" in flat
+    assert f"HTML report: {page}" in report
+    text = page.read_text()
+    assert "<svg" in text and "TLS_CHACHA20_POLY1305_SHA256" in text
+    served.wait()
+
+
+def test_explain_show_secrets(serve: Serve, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    served = serve("--once")
+    keylog = tmp_path / "keys.log"
+    code, out, err = run_cli(capsys, "connect", served.address, "--cafile", str(served.ca),
+                             "--explain", "--show-secrets", "--keylog", str(keylog))
+    assert code == 0, err
+    flat = "".join(out.split())  # hex values may be wrapped
+    secrets = {line.split()[0]: line.split()[2] for line in keylog.read_text().splitlines()}
+    assert secrets["CLIENT_TRAFFIC_SECRET_0"] in flat
+    assert secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"] in flat
+    assert "valueredacted" not in flat
+    served.wait()
+
+    # Without --keylog: a temporary one, read back and removed.
+    served = serve("--once")
+    code, out, err = run_cli(capsys, "connect", served.address, "--cafile", str(served.ca),
+                             "--show-secrets")
+    assert code == 0, err
+    assert "valueredacted" not in "".join(out.split()) and "Step 6." in out
+    served.wait()
+
+
+def test_explain_failed_handshake(serve: Serve, capsys: pytest.CaptureFixture[str]) -> None:
+    served = serve("--once")
+    code, out, err = run_cli(capsys, "connect", served.address, "--explain")  # certifi roots
+    assert code == 1
+    line = assert_one_error_line(err)
+    assert line.startswith("error: certificate verification failed: unknown_ca: ")
+    assert out.startswith("client ")  # the diagram; no key: value lines without a handshake
+    assert "── Alert(unknown_ca) ──" in out
+    assert "!! the client failed the handshake: " in out and "(alert unknown_ca)" in out
+    served.wait()
+
+
+def test_explain_nothing_to_tell(capsys: pytest.CaptureFixture[str]) -> None:
+    port = closed_port()
+    code, out, err = run_cli(capsys, "connect", f"127.0.0.1:{port}", "--explain")
+    assert code == 1
+    assert assert_one_error_line(err) == f"error: connection refused to 127.0.0.1:{port}"
+    assert out == ""

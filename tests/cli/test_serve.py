@@ -330,3 +330,147 @@ def test_client_alert_reaches_the_log(serve: Serve, capsys: pytest.CaptureFixtur
     assert code == 1 and "unknown_ca" in err
     assert served.wait() == 0
     assert "failed: unknown_ca: the client sent a fatal unknown_ca alert" in served.stderr
+
+
+# --- many clients at once (asyncio) ----------------------------------------------------------------
+@pytest.mark.interop
+def test_concurrent_clients_and_a_silent_one(serve: Serve) -> None:
+    """20 stdlib-ssl clients hold their connections open at the same time (a barrier between
+    two exchanges: a server taking one client at a time never lets them all reach it), each
+    gets its own page, while a client that connected and said nothing waits for its
+    handshake timeout."""
+    import socket
+    import ssl
+
+    clients = 20
+    served = serve("--handshake-timeout", "3")
+    silent = socket.create_connection(("127.0.0.1", served.port), timeout=WAIT)
+    context = ssl.create_default_context(cafile=str(served.ca))
+    barrier = threading.Barrier(clients, timeout=WAIT)
+    pages: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def client(i: int) -> None:
+        try:
+            with socket.create_connection(("127.0.0.1", served.port), timeout=WAIT) as raw, \
+                    context.wrap_socket(raw, server_hostname="localhost") as tls:
+                barrier.wait()  # every client has completed its handshake
+                tls.sendall(f"GET /client-{i} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+                data = b""
+                while chunk := tls.recv(65536):
+                    data += chunk
+                pages[i] = data.decode()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT)
+    assert not errors, errors
+    assert sorted(pages) == list(range(clients))
+    for i, page in pages.items():
+        assert page.startswith("HTTP/1.1 200 OK")
+        assert f"<code>GET /client-{i} HTTP/1.1</code>" in page
+        assert "<td>TLSv1.3</td>" in page
+    # The silent client is dropped once its handshake time is up, and the log says why.
+    silent.settimeout(WAIT)
+    try:
+        assert silent.recv(1) == b""
+    except ConnectionResetError:
+        pass
+    silent.close()
+    assert served.stop() == 130
+    log = served.stderr.splitlines()
+    assert sum(" 200 GET /client-" in line for line in log) == clients
+    assert any("failed: the TLS handshake did not complete within 3.0 s" in line
+               for line in log), served.stderr
+
+
+def test_sigterm_is_quiet_and_removes_the_temporary_ca() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lucidtls", "serve", "--port", "0"], stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=lucidtls_env())
+    try:
+        assert proc.stdout is not None
+        ca = None
+        for line in proc.stdout:
+            if line.startswith("throwaway CA certificate: "):
+                ca = Path(line.split(": ", 1)[1].strip())
+            if line.startswith("listening on "):
+                break
+        assert ca is not None and ca.is_file()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 130
+        assert not ca.exists()
+        assert proc.stderr is not None and proc.stderr.read() == ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=WAIT)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+# --- --explain ---------------------------------------------------------------------------------------
+def reports(stdout: list[str]) -> dict[str, str]:
+    """``serve --explain`` output: each connection's report by its header line."""
+    out: dict[str, str] = {}
+    current = None
+    for line in stdout:
+        if line.startswith("=== connection "):
+            current = line
+            out[current] = ""
+        elif current is not None:
+            out[current] += line + "\n"
+    return out
+
+
+def test_explain(serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    html_dir = tmp_path / "reports"
+    served = serve("--explain", "--html-dir", str(html_dir), "--once", "--ciphers",
+                   "TLS_AES_256_GCM_SHA384", "--groups", "x25519")
+    code, out, err = run_cli(capsys, "connect", served.address, "--cafile", str(served.ca),
+                             "--send", r"GET / HTTP/1.0\r\n\r\n")
+    assert code == 0, err
+    assert served.wait() == 0
+    (header, report), = reports(served.stdout).items()
+    assert header.startswith("=== connection 1 from 127.0.0.1:") and "200 GET /" in header
+    flat = " ".join(report.split())
+    assert "TLSv1.3, TLS_AES_256_GCM_SHA384, key exchange x25519" in flat
+    assert "── ClientHello ──" in report and "Finished 🔒" in report
+    for n in range(1, 9):
+        assert f"Step {n}." in report
+    # The certificate the narration names is the one the client verified.
+    got = key_lines(out)
+    assert (got["peer"], got["issuer"]) == ("CN=localhost", "CN=lucidtls serve throwaway CA")
+    assert "Certificate [0]: subject CN=localhost, issuer CN=lucidtls serve throwaway CA" in flat
+    assert "value redacted" in flat
+    page = html_dir / "connection-1.html"
+    assert f"HTML report: {page}" in report
+    assert "<svg" in page.read_text() and "TLS_AES_256_GCM_SHA384" in page.read_text()
+
+
+def test_explain_mutual_and_failure(serve: Serve, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    ca_dir = tmp_path / "ca"
+    assert run_cli(capsys, "ca", "init", str(ca_dir))[0] == 0
+    assert run_cli(capsys, "ca", "issue", str(ca_dir), "alice", "--client")[0] == 0
+    served = serve("--explain", "--verify-client", "required", "--cafile",
+                   str(ca_dir / "ca.pem"), "--echo")
+    code, _, err = run_cli(capsys, "connect", served.address, "--cafile", str(served.ca),
+                           "--cert", str(ca_dir / "alice.pem"), "--key",
+                           str(ca_dir / "alice.key"), "--send", "hi")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "connect", served.address, "--cafile", str(served.ca))
+    assert code == 1 and "certificate_required" in err
+    assert served.stop() == 130
+    (h1, ok), (h2, failed) = reports(served.stdout).items()
+    assert "connection 1" in h1 and "echoed 2 bytes" in h1
+    flat = " ".join(ok.split())
+    assert "mutual TLS" in flat
+    assert "The server's verdict on the client certificate: verified — CN=alice" in flat
+    assert "connection 2" in h2 and "failed: certificate_required" in h2
+    assert "!! the server failed the handshake" in failed and "certificate_required" in failed

@@ -7,10 +7,12 @@ does), exit 1 for everything that failed at run time.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import socket
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lucidtls.config import DEFAULT_KEY_SHARES
 from lucidtls.crypto.groups import parse_group_names
@@ -23,7 +25,11 @@ from lucidtls.errors import (
     ProtocolError,
     TLSError,
 )
+from lucidtls.io.aio import TruncationError
 from lucidtls.wire.enums import NamedGroup, ProtocolVersion
+
+if TYPE_CHECKING:
+    from lucidtls.explain import Narration, Recorder
 
 USAGE_ERROR = 2
 
@@ -39,6 +45,18 @@ def print_error(message: str) -> None:
 def fail(message: str, status: int = 1) -> int:
     print_error(message)
     return status
+
+
+def write_text(text: str) -> None:
+    """Print *text* to stdout; a terminal that cannot show the diagram's symbols gets
+    replacements instead of an encoding error."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        text = text.encode(encoding, "replace").decode(encoding, "replace")
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 # --- shared options ----------------------------------------------------------------------------
@@ -117,6 +135,55 @@ def config_options(args: argparse.Namespace, *, client: bool) -> dict[str, Any]:
     return kwargs
 
 
+# --- --explain ------------------------------------------------------------------------------
+def add_explain_options(parser: argparse.ArgumentParser, *, html: str) -> None:
+    """``--explain``, ``--show-secrets`` and the HTML option (``--html FILE`` for one
+    connection, ``--html-dir DIR`` for a server); the last two imply ``--explain``."""
+    parser.add_argument("--explain", action="store_true",
+                        help="after each connection, draw and narrate its handshake")
+    parser.add_argument("--show-secrets", action="store_true",
+                        help="with --explain: show the derived secrets (from the key log)")
+    if html == "file":
+        parser.add_argument("--html", metavar="FILE",
+                            help="with --explain: also write a self-contained HTML report")
+    else:
+        parser.add_argument("--html-dir", metavar="DIR",
+                            help="with --explain: also write one HTML report per connection")
+
+
+def wants_explain(args: argparse.Namespace) -> bool:
+    return bool(args.explain or args.show_secrets or getattr(args, "html", None)
+                or getattr(args, "html_dir", None))
+
+
+def explain_keylog(args: argparse.Namespace, tmp: Path) -> str | None:
+    """The key log ``--show-secrets`` reads back: ``--keylog``, else ``$SSLKEYLOGFILE``
+    (which the configuration honours anyway), else a file in *tmp*."""
+    if not args.show_secrets:
+        return args.keylog or None
+    return args.keylog or os.environ.get("SSLKEYLOGFILE") or str(tmp / "keys.log")
+
+
+def narrate_connection(rec: Recorder, args: argparse.Namespace,
+                       keylog: str | None) -> Narration | None:
+    """The narration of a recorded connection, or None when the peer never answered (the
+    TCP connection failed, or closed before any TLS message: nothing to tell)."""
+    from lucidtls.explain import explain
+
+    answered = any(e.kind in ("alert", "error") or (
+        e.kind == "message" and e.fields.get("direction") == "received") for e in rec.entries)
+    if not answered:
+        return None
+    return explain(rec, keylog_path=keylog, show_secrets=bool(args.show_secrets))
+
+
+def explain_report(n: Narration) -> str:
+    """What ``--explain`` prints: the diagram, then the narrated steps."""
+    from lucidtls.explain import report_text
+
+    return report_text(n)
+
+
 # --- addresses ---------------------------------------------------------------------------------
 def parse_host_port(text: str) -> tuple[str, int]:
     """``host:port``, ``1.2.3.4:port`` or ``[v6]:port``; an argparse type (one-line errors)."""
@@ -160,6 +227,8 @@ def describe_failure(exc: BaseException, *, peer: str, address: str = "",
     if isinstance(exc, PeerAlertError):
         name = getattr(exc.alert, "name", f"alert({exc.alert})")
         return f"the {peer} sent a fatal {name} alert"
+    if isinstance(exc, TruncationError):
+        return f"the {peer} ended the connection without close_notify (truncated)"
     if isinstance(exc, ConnectionClosedError):
         return f"the {peer} closed the connection during the handshake"
     if isinstance(exc, TLSError):

@@ -1,30 +1,44 @@
 """``lucidtls connect HOST:PORT``: one TLS handshake, reported as ``key: value`` lines.
 
 With ``--send TEXT`` it then writes TEXT, closes its side (close_notify) and prints what the
-server sends back until the server closes, raw, to stdout.
+server sends back until the server closes, raw, to stdout. With ``--explain`` it then draws and
+narrates the handshake (also after a failure, before the error line).
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
+import asyncio
+import contextlib
 import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
 from lucidtls.cli.common import (
     USAGE_ERROR,
+    add_explain_options,
     add_tls_options,
     config_options,
     describe_failure,
+    explain_keylog,
+    explain_report,
     fail,
     format_address,
+    narrate_connection,
     parse_host_port,
+    wants_explain,
+    write_text,
 )
 from lucidtls.config import ClientConfig
 from lucidtls.connection import TraceEvent
 from lucidtls.errors import ConfigError, TLSError
+from lucidtls.explain.trace import Recorder
 from lucidtls.handshake.common import is_ip_address
 from lucidtls.info import ConnectionInfo
-from lucidtls.io.sync import TLSSocket, wrap_client
+from lucidtls.io.aio import connection_info, open_connection
+
+RECV_SIZE = 65536
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0"}
 
@@ -98,59 +112,104 @@ def _build_config(args: argparse.Namespace) -> ClientConfig:
     return ClientConfig(**kwargs)
 
 
-def half_close(tls: TLSSocket) -> None:
-    """Send close_notify but keep reading (RFC 8446 §6.1: closing is per direction)."""
-    tls.conn.close()
-    tls.sock.sendall(tls.conn.data_to_send())
+class _Session:
+    """What one run of ``connect`` learned, for the report and the error line."""
+
+    def __init__(self, recorder: Recorder | None) -> None:
+        self.recorder = recorder
+        self.stage = "handshake"
+        self.client_auth_requested = False
+
+    def observe(self, event: TraceEvent) -> None:
+        if event.kind == "client_auth":
+            self.client_auth_requested = True
+        if self.recorder is not None:
+            self.recorder.client(event)
 
 
-def _finish_close(tls: TLSSocket) -> None:
-    """Send close_notify and read until the server closes: a server that rejects our client
-    certificate says so only after our Finished (RFC 8446 §4.4.2.4), so wait for its verdict."""
-    half_close(tls)
-    while tls.recv():
-        pass
+async def _read_until_closed(reader: asyncio.StreamReader, timeout: float,
+                             sink: Callable[[bytes], None] | None = None) -> None:
+    while chunk := await asyncio.wait_for(reader.read(RECV_SIZE), timeout):
+        if sink is not None:
+            sink(chunk)
+
+
+async def _talk(args: argparse.Namespace, config: ClientConfig, session: _Session,
+                payload: bytes | None) -> None:
+    """Handshake, report, then (``--send``) the exchange; raises what went wrong."""
+    host, port = args.target
+    # One bound for TCP connect and handshake together, as the socket timeout was.
+    reader, writer = await asyncio.wait_for(
+        open_connection(host, port, config=config, server_hostname=args.servername or host,
+                        handshake_timeout=None, observer=session.observe),
+        args.timeout)
+    session.stage = "connection"
+    try:
+        for line in summary_lines(connection_info(writer)):
+            print(line)
+        sys.stdout.flush()
+        if payload is not None:
+            writer.write(payload)
+            await asyncio.wait_for(writer.drain(), args.timeout)
+            # Half-close (RFC 8446 §6.1): close_notify ends our data; the server may still
+            # answer until it closes.
+            writer.write_eof()
+            await _read_until_closed(reader, args.timeout, _write_raw)
+        elif session.client_auth_requested:
+            # A server that rejects our certificate says so only after our Finished
+            # (RFC 8446 §4.4.2.4): send close_notify and wait for its verdict.
+            writer.write_eof()
+            await _read_until_closed(reader, args.timeout)
+    finally:
+        writer.close()  # close_notify unless already sent
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer.wait_closed(), args.timeout)
+
+
+def _report(session: _Session, args: argparse.Namespace, keylog: str | None) -> int:
+    """Print the narration of the connection (``--explain``); 1 if the HTML report could not
+    be written (after saying so on stderr)."""
+    if session.recorder is None:
+        return 0
+    narration = narrate_connection(session.recorder, args, keylog)
+    if narration is None:
+        return 0
+    sys.stdout.flush()
+    # A blank line after the key: value lines and the server's answer, if any.
+    write_text(("\n" if session.stage == "connection" else "") + explain_report(narration))
+    if args.html:
+        from lucidtls.explain import write_html
+
+        try:
+            write_text(f"\nHTML report: {write_html(narration, args.html)}\n")
+        except OSError as exc:
+            return fail(f"cannot write {args.html}: {exc.strerror or exc}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    host, port = args.target
-    address = format_address(host, port)
+    address = format_address(*args.target)
     if bool(args.cert) != bool(args.key):
         return fail("--cert and --key go together", USAGE_ERROR)
-    try:
-        config = _build_config(args)
-    except ConfigError as exc:
-        return fail(str(exc))
-    payload = unescape(args.send) if args.send is not None else None
-
-    client_auth_requested = False
-
-    def observe(event: TraceEvent) -> None:
-        nonlocal client_auth_requested
-        if event.kind == "client_auth":
-            client_auth_requested = True
-
-    stage = "handshake"
-    try:
-        sock = socket.create_connection((host, port), timeout=args.timeout)
-        tls = wrap_client(sock, config, args.servername or host, observer=observe)
-        stage = "connection"
-        with tls:
-            for line in summary_lines(tls.info):
-                print(line)
-            sys.stdout.flush()
-            if payload is not None:
-                tls.sendall(payload)
-                # Half-close (RFC 8446 §6.1): the server sees the end of our data and may
-                # still answer.
-                half_close(tls)
-                while chunk := tls.recv():
-                    _write_raw(chunk)
-            elif client_auth_requested:
-                _finish_close(tls)
-    except (TLSError, OSError) as exc:
-        return fail(describe_failure(exc, peer="server", address=address, stage=stage))
-    return 0
+    explaining = wants_explain(args)
+    with tempfile.TemporaryDirectory(prefix="lucidtls-connect-") as tmp:
+        keylog = explain_keylog(args, Path(tmp)) if explaining else args.keylog
+        if keylog:
+            args.keylog = keylog
+        try:
+            config = _build_config(args)
+        except ConfigError as exc:
+            return fail(str(exc))
+        payload = unescape(args.send) if args.send is not None else None
+        session = _Session(Recorder() if explaining else None)
+        try:
+            asyncio.run(_talk(args, config, session, payload))
+        except (TLSError, OSError) as exc:
+            # The narration of the failed handshake on stdout, then the one error line.
+            _report(session, args, keylog)
+            return fail(describe_failure(exc, peer="server", address=address,
+                                         stage=session.stage))
+        return _report(session, args, keylog)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -169,5 +228,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--cert", metavar="FILE", help="client certificate chain (PEM)")
     p.add_argument("--key", metavar="FILE", help="client private key (PEM)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="socket timeout (default 30)")
+                   help="bound on connecting plus the handshake, and on each later wait "
+                        "(default 30)")
+    add_explain_options(p, html="file")
     p.set_defaults(func=_run)

@@ -9,21 +9,9 @@ connection's real values (``lucidtls.explain``).
 from __future__ import annotations
 
 import argparse
-import sys
 
-from lucidtls.cli.common import describe_failure, fail
+from lucidtls.cli.common import describe_failure, fail, write_text
 from lucidtls.errors import ConfigError, TLSError
-
-
-def _write(text: str) -> None:
-    """Print *text*; a terminal that cannot show the diagram's symbols gets replacements."""
-    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    try:
-        text.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        text = text.encode(encoding, "replace").decode(encoding, "replace")
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -42,7 +30,7 @@ def _run(args: argparse.Namespace) -> int:
             result.html_path = write_html(result.narration, args.html)
         except OSError as exc:
             return fail(f"cannot write {args.html}: {exc.strerror or exc}")
-    _write(result.report())
+    write_text(result.report())
     return 0
 
 

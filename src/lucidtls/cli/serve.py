@@ -3,39 +3,61 @@
 Without ``--cert``/``--key`` it issues a throwaway CA and a certificate for localhost,
 127.0.0.1 and ::1, and prints how to connect. ``--http`` (the default) answers each request
 with a page describing that connection's handshake; ``--echo`` sends back what it receives.
-Each connection is logged on stderr as one line.
+Each connection is logged on stderr as one line; with ``--explain`` its handshake is drawn and
+narrated on stdout. Clients are served concurrently, one asyncio task each (``lucidtls.aio``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import html
 import signal
+import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import FrameType
+from typing import Any
 
 from lucidtls.cli.common import (
     USAGE_ERROR,
+    add_explain_options,
     add_tls_options,
     config_options,
     describe_failure,
+    explain_keylog,
+    explain_report,
     fail,
     format_address,
+    narrate_connection,
     port_number,
+    wants_explain,
+    write_text,
 )
 from lucidtls.config import ServerConfig
+from lucidtls.connection import Connection
 from lucidtls.errors import ConfigError, TLSError
 from lucidtls.info import ConnectionInfo
-from lucidtls.io.sync import TLSServer, TLSSocket
+from lucidtls.io.aio import TruncationError, connection_info, start_server
 from lucidtls.pki.credentials import Credential
 
 MAX_REQUEST_HEAD = 64 * 1024
-_log_lock = threading.Lock()
+READ_SIZE = 65536
+IDLE_TIMEOUT = 30.0  # seconds a client may stay silent after its handshake
+_log_lock = threading.Lock()  # one line (or one report) at a time
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
 
 
 def log(line: str) -> None:
@@ -87,18 +109,30 @@ def http_page(info: ConnectionInfo, request_line: str) -> bytes:
 """.encode()
 
 
-def read_request_head(tls: TLSSocket) -> bytes:
+async def _read(reader: asyncio.StreamReader) -> bytes:
+    """Some bytes, ``b""`` once the client closed; a client silent for ``IDLE_TIMEOUT``
+    seconds fails with TimeoutError."""
+    return await asyncio.wait_for(reader.read(READ_SIZE), IDLE_TIMEOUT)
+
+
+async def read_request_head(reader: asyncio.StreamReader) -> bytes:
     head = b""
     while b"\r\n\r\n" not in head and b"\n\n" not in head and len(head) < MAX_REQUEST_HEAD:
-        chunk = tls.recv()
+        try:
+            chunk = await _read(reader)
+        except TruncationError:
+            if head:
+                raise
+            break  # a browser's spare connection, closed unused: no request, nothing lost
         if not chunk:
             break
         head += chunk
     return head
 
 
-def serve_http(tls: TLSSocket) -> str:
-    head = read_request_head(tls)
+async def serve_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     info: ConnectionInfo) -> str:
+    head = await read_request_head(reader)
     if not head:
         return "closed without a request"
     request_line = head.split(b"\n", 1)[0].decode("latin-1").strip()
@@ -107,51 +141,102 @@ def serve_http(tls: TLSSocket) -> str:
         status, body = "400 Bad Request", b"bad request\n"
         content_type = "text/plain"
     else:
-        status, body = "200 OK", http_page(tls.info, request_line)
+        status, body = "200 OK", http_page(info, request_line)
         content_type = "text/html; charset=utf-8"
     header = (f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
               f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    tls.sendall(header + (b"" if parts[:1] == ["HEAD"] else body))
+    writer.write(header + (b"" if parts[:1] == ["HEAD"] else body))
+    await writer.drain()
     return f"{status.split()[0]} {request_line}"
 
 
-def serve_echo(tls: TLSSocket) -> str:
+async def serve_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     info: ConnectionInfo) -> str:
     total = 0
-    while chunk := tls.recv():
+    while chunk := await _read(reader):
         total += len(chunk)
-        tls.sendall(chunk)
+        writer.write(chunk)
+        await writer.drain()  # back-pressure: a client that does not read slows us down
     return f"echoed {total} bytes"
 
 
-def make_handler(app: Callable[[TLSSocket], str]) -> Callable[[TLSSocket], None]:
-    """Run *app* on a connection and log one line about it, whatever happens."""
-
-    def handler(tls: TLSSocket) -> None:
-        try:
-            host, port = tls.sock.getpeername()[:2]
-            peer = format_address(host, port)
-        except OSError:
-            peer = "?"
-        try:
-            outcome = app(tls)
-        except (TLSError, OSError) as exc:
-            outcome = f"failed: {describe_failure(exc, peer='client')}"
-        log(log_line(peer, tls.info, outcome))
-
-    return handler
+App = Callable[[asyncio.StreamReader, asyncio.StreamWriter, ConnectionInfo], Awaitable[str]]
 
 
-def on_error(peer: tuple[str, int], exc: Exception) -> None:
+def peer_name(peername: Any) -> str:
+    if isinstance(peername, tuple) and len(peername) >= 2:
+        return format_address(str(peername[0]), int(peername[1]))
+    return "?"
+
+
+def failure_outcome(exc: BaseException) -> str:
+    """How a connection whose handshake failed ended: the alert first, when there was one."""
     if isinstance(exc, TLSError) and hasattr(exc, "alert"):
         alert = getattr(exc.alert, "name", str(exc.alert))
         reason = describe_failure(exc, peer="client")
-        if reason.startswith("certificate verification failed: "):
-            reason = reason.removeprefix("certificate verification failed: ")
-        if reason.startswith(f"{alert}: "):
-            reason = reason.removeprefix(f"{alert}: ")
-        log(f"{format_address(*peer[:2])} failed: {alert}: {reason}")
-    else:
-        log(f"{format_address(*peer[:2])} failed: {describe_failure(exc, peer='client')}")
+        reason = reason.removeprefix("certificate verification failed: ")
+        reason = reason.removeprefix(f"{alert}: ")
+        return f"failed: {alert}: {reason}"
+    return f"failed: {describe_failure(exc, peer='client')}"
+
+
+class Connections:
+    """Runs the application on each connection (one asyncio task each) and reports every
+    connection, handshake failures included: a log line on stderr and, with ``--explain``,
+    the narrated handshake on stdout."""
+
+    def __init__(self, app: App, args: argparse.Namespace, keylog: str | None) -> None:
+        self.app = app
+        self.args = args
+        self.keylog = keylog
+        self.explaining = wants_explain(args)
+        self.served = 0
+        self.first_done = asyncio.Event()  # --once
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = peer_name(writer.get_extra_info("peername"))
+        info = connection_info(writer)
+        try:
+            outcome = await self.app(reader, writer, info)
+        except (TLSError, OSError) as exc:
+            outcome = f"failed: {describe_failure(exc, peer='client')}"
+        finally:
+            writer.close()  # close_notify (RFC 8446 §6.1), then the TCP connection
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), IDLE_TIMEOUT)
+        log(log_line(peer, info, outcome))
+        self.done(peer, writer.get_extra_info("tls_connection"), outcome)
+
+    def handshake_failed(self, peername: Any, conn: Connection, exc: BaseException) -> None:
+        peer = peer_name(peername)
+        outcome = failure_outcome(exc)
+        log(f"{peer} {outcome}")
+        self.done(peer, conn, outcome)
+
+    def done(self, peer: str, conn: Connection, outcome: str) -> None:
+        self.served += 1
+        if self.explaining:
+            self.explain(self.served, peer, conn, outcome)
+        self.first_done.set()
+
+    def explain(self, number: int, peer: str, conn: Connection, outcome: str) -> None:
+        from lucidtls.explain import Recorder, write_html
+
+        rec = Recorder()
+        rec.add("server", conn.trace_log or ())
+        narration = narrate_connection(rec, self.args, self.keylog)
+        if narration is None:
+            return
+        text = f"\n=== connection {number} from {peer}: {outcome} ===\n\n"
+        text += explain_report(narration)
+        if self.args.html_dir:
+            path = Path(self.args.html_dir) / f"connection-{number}.html"
+            try:
+                text += f"\nHTML report: {write_html(narration, path)}\n"
+            except OSError as exc:
+                log(f"cannot write {path}: {exc.strerror or exc}")
+        with _log_lock:
+            write_text(text)
 
 
 # --- set-up ------------------------------------------------------------------------------------
@@ -163,23 +248,6 @@ def throwaway_credential(ca_out: Path) -> Credential:
     cred = issue_certificate(ca, "localhost", dns=["localhost"], ips=["127.0.0.1", "::1"])
     write_pem(ca_out, ca.leaf)
     return cred
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Let SIGTERM end the server like Ctrl-C (so the temporary CA is cleaned up)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_instructions(host: str, port: int, ca_file: Path | None) -> None:
@@ -204,26 +272,71 @@ def _run(args: argparse.Namespace) -> int:
     if args.verify_client != "none" and not args.cafile:
         return fail("--verify-client needs --cafile (the CAs of client certificates)",
                     USAGE_ERROR)
+    if args.html_dir:
+        try:
+            Path(args.html_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return fail(f"cannot create {args.html_dir}: {exc.strerror or exc}")
     app = serve_echo if args.echo else serve_http
     with tempfile.TemporaryDirectory(prefix="lucidtls-serve-") as tmp:
+        keylog = explain_keylog(args, Path(tmp)) if wants_explain(args) else args.keylog
+        if keylog:
+            args.keylog = keylog
         try:
             config, ca_file = _build_config(args, Path(tmp))
-            server = TLSServer(config, make_handler(app), host=args.host, port=args.port,
-                               on_error=on_error)
         except ConfigError as exc:
             return fail(str(exc))
+        try:
+            family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+            listener = socket.create_server((args.host, args.port), family=family)
         except OSError as exc:
             return fail(f"cannot listen on {format_address(args.host, args.port)}: "
                         f"{exc.strerror or exc}")
         try:
-            with _sigterm_as_interrupt():
-                _print_instructions(args.host, server.address[1], ca_file)
-                server.serve_forever(max_connections=1 if args.once else None)
-        except KeyboardInterrupt:
+            return asyncio.run(_serve(args, config, ca_file, listener, app, keylog))
+        except KeyboardInterrupt:  # before or after the signal handlers were in place
             return 130
         finally:
-            server.stop()
-    return 0
+            listener.close()
+
+
+async def _serve(args: argparse.Namespace, config: ServerConfig, ca_file: Path | None,
+                 listener: socket.socket, app: App, keylog: str | None) -> int:
+    """Serve until Ctrl-C or SIGTERM (130), or after the first connection with ``--once``."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals: list[int] = []
+
+    def on_signal(sig: int) -> None:  # Ctrl-C or SIGTERM: stop quietly
+        signals.append(sig)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal, sig)
+        except (RuntimeError, ValueError, NotImplementedError):  # not the main thread
+            continue
+    connections = Connections(app, args, keylog)
+    try:
+        server = await start_server(
+            connections.handle, sock=listener, config=config,
+            handshake_timeout=args.handshake_timeout, trace=connections.explaining,
+            handshake_error_cb=connections.handshake_failed)
+        _print_instructions(args.host, listener.getsockname()[1], ca_file)
+        waits = [asyncio.ensure_future(stop.wait())]
+        if args.once:
+            waits.append(asyncio.ensure_future(connections.first_done.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            server.close()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(RuntimeError, ValueError, NotImplementedError):
+                loop.remove_signal_handler(sig)
+    return 130 if signals else 0
 
 
 def _build_config(args: argparse.Namespace, tmp: Path) -> tuple[ServerConfig, Path | None]:
@@ -262,7 +375,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     mode.add_argument("--echo", action="store_true", help="echo bytes back until the client "
                                                           "closes")
     p.add_argument("--once", action="store_true", help="serve one connection, then exit")
+    p.add_argument("--handshake-timeout", type=positive_seconds, default=30.0,
+                   metavar="SECONDS", help="drop a client whose handshake takes longer (30)")
     p.add_argument("--verify-client", choices=("none", "optional", "required"), default="none",
                    help="ask for a client certificate (needs --cafile)")
     p.add_argument("--cafile", metavar="FILE", help="CAs that issue client certificates")
+    add_explain_options(p, html="dir")
     p.set_defaults(func=_run)
