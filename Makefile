@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# One-way, then mutual TLS; each prints its narrated handshake and writes an HTML report.
 demo: $(STAMP)
-	$(PY) -m lucidtls demo
+	@mkdir -p out
+	$(PY) -m lucidtls demo --html out/demo.html
+	$(PY) -m lucidtls demo --mutual --html out/demo-mutual.html
+	@echo "HTML reports: $(CURDIR)/out/demo.html and $(CURDIR)/out/demo-mutual.html"
 
 test: $(STAMP)
 	$(PY) -m pytest -q
