@@ -27,6 +27,7 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT = int(ContentType.ALERT)
+_TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
 _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
                 b"PATCH ", b"HTTP/")
@@ -35,15 +36,16 @@ _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b
 class Protection13(Protocol):
     seq: int
 
-    def seal(self, inner_plaintext: bytes) -> bytes: ...
-    def open(self, header: bytes, ciphertext: bytes) -> bytes: ...
+    def seal(self, inner_plaintext: bytes) -> bytes | bytearray: ...
+    def open(self, header: bytes, ciphertext: bytes | memoryview) -> bytes: ...
 
 
 class Protection12(Protocol):
     seq: int
 
-    def seal(self, content_type: int, plaintext: bytes) -> bytes: ...
-    def open(self, content_type: int, ciphertext: bytes) -> bytes: ...
+    def seal(self, content_type: int, plaintext: bytes | bytearray | memoryview
+             ) -> bytes | bytearray: ...
+    def open(self, content_type: int, ciphertext: bytes | memoryview) -> bytes: ...
 
 
 class RecordLayer:
@@ -51,7 +53,9 @@ class RecordLayer:
 
     def __init__(self) -> None:
         self._in = bytearray()
-        self._out = bytearray()
+        # Outgoing records, joined into one bytes object by take_output (one copy, not two).
+        self._out: list[bytes | bytearray] = []
+        self._out_len = 0
         self.version: int | None = None  # negotiated version; None until the hellos agree
         self._read13: Protection13 | None = None
         self._write13: Protection13 | None = None
@@ -167,40 +171,44 @@ class RecordLayer:
         return content_type, payload
 
     # --- outgoing -------------------------------------------------------------------------
-    def write(self, content_type: int, data: bytes) -> None:
+    def write(self, content_type: int, data: bytes | bytearray | memoryview) -> None:
         """Fragment and protect *data* as records of *content_type*."""
         size = self.max_fragment
         if len(data) <= size:
             self._write_one(content_type, data)
             return
-        view = memoryview(data)
+        view = memoryview(data)  # fragments are views: the record is the first copy
         for i in range(0, len(data), size):
-            self._write_one(content_type, bytes(view[i:i + size]))
+            self._write_one(content_type, view[i:i + size])
 
-    def _write_one(self, content_type: int, fragment: bytes) -> None:
+    def _write_one(self, content_type: int, fragment: bytes | bytearray | memoryview) -> None:
         w13 = self._write13
         if w13 is not None and content_type != _CCS:
-            inner = fragment + bytes((content_type,))
+            # TLSInnerPlaintext: content || type (|| zeros) (RFC 8446 §5.2)
+            inner = b"".join((fragment, _TYPE_BYTE[content_type]))
             if self.pad_to:
                 pad = -len(inner) % self.pad_to
                 if pad and len(inner) + pad <= MAX_PLAINTEXT + 1:
                     inner += bytes(pad)
-            self._out += w13.seal(inner)
+            record = w13.seal(inner)
         elif self._write12 is not None:
-            self._out += self._write12.seal(content_type, fragment)
+            record = self._write12.seal(content_type, fragment)
         else:
             n = len(fragment)
-            self._out += bytes((content_type, 3, self.plaintext_version & 0xFF, n >> 8, n & 0xFF))
-            self._out += fragment
+            record = bytes((content_type, 3, self.plaintext_version & 0xFF, n >> 8, n & 0xFF)
+                           ) + fragment
+        self._out.append(record)
+        self._out_len += len(record)
 
     def take_output(self) -> bytes:
-        out = bytes(self._out)
+        out = b"".join(self._out)
         self._out.clear()
+        self._out_len = 0
         return out
 
     @property
     def pending_output(self) -> int:
-        return len(self._out)
+        return self._out_len
 
 
 class HandshakeReader:

@@ -37,6 +37,8 @@ _TLS12 = 0x0303
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 
 _Aead = AESGCM | ChaCha20Poly1305
+# encrypt_into writes into a caller's buffer; newer cryptography releases only (feature-detected).
+_HAS_ENCRYPT_INTO = hasattr(AESGCM, "encrypt_into") and hasattr(ChaCha20Poly1305, "encrypt_into")
 
 
 def _make_aead(suite: Suite, key: bytes) -> _Aead:
@@ -85,18 +87,27 @@ class Tls13Protection:
         self._aead = _make_aead(suite, key)
         self._iv = int.from_bytes(iv, "big")
 
-    def seal(self, inner_plaintext: bytes) -> bytes:
+    def seal(self, inner_plaintext: bytes) -> bytes | bytearray:
         """Encrypt a TLSInnerPlaintext (content || type || zeros); return the whole record."""
         seq = self.seq
         if seq >= _SEQ_LIMIT:
             raise _exhausted()
-        header = _HEADER.pack(_APPLICATION_DATA, _TLS12, len(inner_plaintext) + AEAD_TAG_LEN)
+        body_len = len(inner_plaintext) + AEAD_TAG_LEN
+        header = _HEADER.pack(_APPLICATION_DATA, _TLS12, body_len)
         nonce = (self._iv ^ seq).to_bytes(12, "big")
-        sealed = self._aead.encrypt(nonce, inner_plaintext, header)
+        if not _HAS_ENCRYPT_INTO:
+            record = header + self._aead.encrypt(nonce, inner_plaintext, header)
+            self.seq = seq + 1
+            return record
+        # Ciphertext and tag go straight behind the header: no header + sealed copy.
+        out = bytearray(RECORD_HEADER_LEN + body_len)
+        out[:RECORD_HEADER_LEN] = header
+        self._aead.encrypt_into(nonce, inner_plaintext, header,
+                                memoryview(out)[RECORD_HEADER_LEN:])
         self.seq = seq + 1
-        return header + sealed
+        return out
 
-    def open(self, header: bytes, ciphertext: bytes) -> bytes:
+    def open(self, header: bytes, ciphertext: bytes | memoryview) -> bytes:
         """Decrypt one record body (AAD = its 5-byte header); return the TLSInnerPlaintext."""
         seq = self.seq
         if len(ciphertext) < AEAD_TAG_LEN:
@@ -130,7 +141,7 @@ class Tls12Protection:
         self._iv = int.from_bytes(fixed_iv, "big")
         self.overhead = AEAD_TAG_LEN + (TLS12_GCM_EXPLICIT_NONCE_LEN if self._gcm else 0)
 
-    def seal(self, content_type: int, plaintext: bytes) -> bytes:
+    def seal(self, content_type: int, plaintext: bytes | bytearray | memoryview) -> bytes:
         """Encrypt one fragment; return the whole TLSCiphertext record (header included)."""
         seq = self.seq
         if seq >= _SEQ_LIMIT:
@@ -147,7 +158,7 @@ class Tls12Protection:
         self.seq = seq + 1
         return record
 
-    def open(self, content_type: int, ciphertext: bytes) -> bytes:
+    def open(self, content_type: int, ciphertext: bytes | memoryview) -> bytes:
         """Decrypt one record body (the bytes after the 5-byte header); return the plaintext."""
         seq = self.seq
         if len(ciphertext) < self.overhead:
