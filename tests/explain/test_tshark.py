@@ -32,13 +32,15 @@ class Capture:
         self.proc, self.path = proc, path
 
     def wait_for_fins(self, count: int = 2) -> None:
-        """Wait until the file holds *count* TCP FINs: dumpcap writes in batches, and stopping
-        it at once would lose the tail of the session."""
+        """Wait until the file holds *count* TCP FINs (or RSTs: a close_notify sent after the
+        peer closed is answered with one): dumpcap writes in batches, and stopping it at once
+        would lose the tail of the session."""
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline and self.proc.poll() is None:
             if self.path.exists():
                 out = subprocess.run(
-                    ["tshark", "-r", str(self.path), "-Y", "tcp.flags.fin == 1", "-T", "fields",
+                    ["tshark", "-r", str(self.path), "-Y",
+                     "tcp.flags.fin == 1 || tcp.flags.reset == 1", "-T", "fields",
                      "-e", "frame.number"], capture_output=True, text=True, timeout=WAIT,
                     check=False)
                 if len(out.stdout.split()) >= count:
