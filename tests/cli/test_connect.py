@@ -432,3 +432,14 @@ def test_explain_nothing_to_tell(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert assert_one_error_line(err) == f"error: connection refused to 127.0.0.1:{port}"
     assert out == ""
+
+
+def test_timeout_on_a_silent_server(capsys: pytest.CaptureFixture[str]) -> None:
+    # The kernel completes the TCP handshake from the backlog; nobody ever answers the hello.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        code, out, err = run_cli(capsys, "connect", f"127.0.0.1:{port}", "--timeout", "0.5",
+                                 "--explain")
+    assert code == 1
+    assert assert_one_error_line(err) == f"error: timed out talking to 127.0.0.1:{port}"
+    assert out == ""
