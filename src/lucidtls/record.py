@@ -52,7 +52,9 @@ class RecordLayer:
     """Framing and protection for both directions of one connection."""
 
     def __init__(self) -> None:
-        self._in = bytearray()
+        # Incoming bytes; records before _in_pos are consumed (dropped at the next feed).
+        self._in: bytes | bytearray = b""
+        self._in_pos = 0
         # Outgoing records, joined into one bytes object by take_output (one copy, not two).
         self._out: list[bytes | bytearray] = []
         self._out_len = 0
@@ -99,27 +101,38 @@ class RecordLayer:
         return p.seq if p is not None else 0
 
     # --- incoming -------------------------------------------------------------------------
-    def feed(self, data: bytes) -> None:
-        self._in += data
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        buf, pos = self._in, self._in_pos
+        if pos == len(buf):
+            # Everything fed so far was consumed: read the records straight out of *data*
+            # (copied only if the caller could still change it).
+            self._in = data if type(data) is bytes else bytes(data)
+        else:
+            # Keep the unconsumed tail (a partial record) and append.
+            rest = bytearray(memoryview(buf)[pos:])
+            rest += data
+            self._in = rest
+        self._in_pos = 0
 
     @property
     def buffered(self) -> int:
-        return len(self._in)
+        return len(self._in) - self._in_pos
 
     def next_record(self) -> tuple[int, bytes] | None:
         """The next complete record, unprotected, or None if more bytes are needed."""
         buf = self._in
-        if len(buf) < 5:
+        pos = self._in_pos
+        if len(buf) - pos < 5:
             return None
-        content_type = buf[0]
-        length = (buf[3] << 8) | buf[4]
+        content_type = buf[pos]
+        length = (buf[pos + 3] << 8) | buf[pos + 4]
         if content_type not in _KNOWN_TYPES:
             http = " (the peer speaks plain HTTP, not TLS)" if \
-                bytes(buf[:8]).startswith(_HTTP_STARTS) else ""
+                bytes(buf[pos:pos + 8]).startswith(_HTTP_STARTS) else ""
             raise UnexpectedMessage(f"record of unknown content type {content_type}{http}")
-        if buf[1] != 3:
+        if buf[pos + 1] != 3:
             # Not TLS at all (e.g. plain HTTP or SSLv2 on a TLS port).
-            raise DecodeError(f"record version 0x{buf[1]:02x}{buf[2]:02x} is not TLS")
+            raise DecodeError(f"record version 0x{buf[pos + 1]:02x}{buf[pos + 2]:02x} is not TLS")
         protected13 = self._read13 is not None
         if protected13 or self._read12 is not None:
             limit = MAX_CIPHERTEXT_13 if protected13 else MAX_CIPHERTEXT_12
@@ -128,29 +141,23 @@ class RecordLayer:
         if length > limit:
             raise RecordError(f"record of {length} bytes exceeds the limit of {limit}",
                               AlertDescription.record_overflow)
-        end = 5 + length
+        start = pos + 5
+        end = start + length
         if len(buf) < end:
             return None
-        header = bytes(buf[:5])
-        payload = bytes(buf[5:end])
-        del buf[:end]
+        self._in_pos = end
 
-        if protected13:
-            if content_type == _CCS:
-                # RFC 8446 §5: CCS stays unprotected; the connection decides whether to allow it.
-                return content_type, payload
-            if content_type == _ALERT and self._plain_alerts_ok:
-                return content_type, payload
-            if content_type != _APPDATA:
-                raise UnexpectedMessage(
-                    f"unprotected {ContentType(content_type).name} record after keys changed")
+        if protected13 and content_type == _APPDATA:
             assert self._read13 is not None
-            inner = self._read13.open(header, payload)
+            # Decrypt straight from the input buffer; the view is released before any resize.
+            body = memoryview(buf)[start:end]
+            try:
+                inner = self._read13.open(bytes(buf[pos:start]), body)
+            finally:
+                body.release()
             self._plain_alerts_ok = False
             # RFC 8446 §5.4: strip zero padding; the last non-zero byte is the real type.
-            i = len(inner) - 1
-            while i >= 0 and inner[i] == 0:
-                i -= 1
+            i = len(inner) - 1 if inner[-1:] != b"\0" else len(inner.rstrip(b"\0")) - 1
             if i < 0:
                 raise UnexpectedMessage("protected record has no content type (all padding)")
             content_type = inner[i]
@@ -160,11 +167,26 @@ class RecordLayer:
             if content_type not in _KNOWN_TYPES or content_type == _CCS:
                 raise UnexpectedMessage(f"protected record of inner type {content_type}")
             payload = inner[:i]
+        elif protected13:
+            payload = bytes(buf[start:end])
+            if content_type == _CCS:
+                # RFC 8446 §5: CCS stays unprotected; the connection decides whether to allow it.
+                return content_type, payload
+            if content_type == _ALERT and self._plain_alerts_ok:
+                return content_type, payload
+            raise UnexpectedMessage(
+                f"unprotected {ContentType(content_type).name} record after keys changed")
         elif self._read12 is not None:
-            payload = self._read12.open(content_type, payload)
+            body = memoryview(buf)[start:end]
+            try:
+                payload = self._read12.open(content_type, body)
+            finally:
+                body.release()
             if len(payload) > MAX_PLAINTEXT:
                 raise RecordError(f"decrypted record of {len(payload)} bytes exceeds 2^14",
                                   AlertDescription.record_overflow)
+        else:
+            payload = bytes(buf[start:end])
         if not payload and content_type != _APPDATA:
             # RFC 8446 §5.1: zero-length fragments only for application data.
             raise UnexpectedMessage(f"empty {ContentType(content_type).name} record")
