@@ -443,3 +443,11 @@ def test_timeout_on_a_silent_server(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert assert_one_error_line(err) == f"error: timed out talking to 127.0.0.1:{port}"
     assert out == ""
+
+
+def test_explain_html_unwritable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run_cli(capsys, "connect", f"127.0.0.1:{closed_port()}", "--html",
+                             str(tmp_path / "no" / "such.html"))
+    assert code == 1
+    assert "cannot write" in assert_one_error_line(err)
+    assert out == ""

@@ -117,14 +117,15 @@ class _Session:
 
     def __init__(self, recorder: Recorder | None) -> None:
         self.recorder = recorder
+        self._record = recorder.client if recorder is not None else None
         self.stage = "handshake"
         self.client_auth_requested = False
 
     def observe(self, event: TraceEvent) -> None:
         if event.kind == "client_auth":
             self.client_auth_requested = True
-        if self.recorder is not None:
-            self.recorder.client(event)
+        if self._record is not None:
+            self._record(event)
 
 
 async def _read_until_closed(reader: asyncio.StreamReader, timeout: float,
@@ -166,14 +167,14 @@ async def _talk(args: argparse.Namespace, config: ClientConfig, session: _Sessio
             await asyncio.wait_for(writer.wait_closed(), args.timeout)
 
 
-def _report(session: _Session, args: argparse.Namespace, keylog: str | None) -> int:
-    """Print the narration of the connection (``--explain``); 1 if the HTML report could not
-    be written (after saying so on stderr)."""
+def _report(session: _Session, args: argparse.Namespace, keylog: str | None) -> str | None:
+    """Print the narration of the connection (``--explain``) and write the HTML report;
+    returns why the report could not be written, if it could not."""
     if session.recorder is None:
-        return 0
+        return None
     narration = narrate_connection(session.recorder, args, keylog)
     if narration is None:
-        return 0
+        return None
     sys.stdout.flush()
     # A blank line after the key: value lines and the server's answer, if any.
     write_text(("\n" if session.stage == "connection" else "") + explain_report(narration))
@@ -183,8 +184,8 @@ def _report(session: _Session, args: argparse.Namespace, keylog: str | None) -> 
         try:
             write_text(f"\nHTML report: {write_html(narration, args.html)}\n")
         except OSError as exc:
-            return fail(f"cannot write {args.html}: {exc.strerror or exc}")
-    return 0
+            return f"cannot write {args.html}: {exc.strerror or exc}"
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -192,6 +193,8 @@ def _run(args: argparse.Namespace) -> int:
     if bool(args.cert) != bool(args.key):
         return fail("--cert and --key go together", USAGE_ERROR)
     explaining = wants_explain(args)
+    if args.html and not Path(args.html).resolve().parent.is_dir():
+        return fail(f"cannot write {args.html}: no such directory")
     with tempfile.TemporaryDirectory(prefix="lucidtls-connect-") as tmp:
         keylog = explain_keylog(args, Path(tmp)) if explaining else args.keylog
         if keylog:
@@ -205,11 +208,13 @@ def _run(args: argparse.Namespace) -> int:
         try:
             asyncio.run(_talk(args, config, session, payload))
         except (TLSError, OSError) as exc:
-            # The narration of the failed handshake on stdout, then the one error line.
+            # The narration of the failed handshake on stdout, then the one error line (the
+            # connection's failure, not the report's).
             _report(session, args, keylog)
             return fail(describe_failure(exc, peer="server", address=address,
                                          stage=session.stage))
-        return _report(session, args, keylog)
+        problem = _report(session, args, keylog)
+        return fail(problem) if problem else 0
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
