@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 
@@ -28,7 +29,8 @@ class TLSSocket:
     def __init__(self, sock: socket.socket, conn: Connection) -> None:
         self.sock = sock
         self.conn = conn
-        self._pending = bytearray()
+        # Decrypted record payloads not yet returned by recv(), kept as they came (no joining).
+        self._pending: deque[bytes] = deque()
         self._eof = False
         self._clean_close = False
 
@@ -55,11 +57,17 @@ class TLSSocket:
     def recv(self, bufsize: int = RECV_SIZE) -> bytes:
         """Up to *bufsize* bytes; ``b""`` once the peer has closed (cleanly or not — see
         ``clean_close``)."""
-        while not self._pending and not self._eof:
+        pending = self._pending
+        while not pending and not self._eof:
             self._read_some()
-        out = bytes(self._pending[:bufsize])
-        del self._pending[:bufsize]
-        return out
+        if not pending:
+            return b""
+        chunk = pending[0]
+        if len(chunk) <= bufsize:  # one record's data at most, like ssl.SSLSocket.recv
+            pending.popleft()
+            return chunk
+        pending[0] = chunk[bufsize:]
+        return chunk[:bufsize]
 
     def recv_all(self) -> bytes:
         chunks = []
@@ -115,7 +123,8 @@ class TLSSocket:
             raise
         for event in self.conn.events():
             if isinstance(event, ApplicationData):
-                self._pending += event.data
+                if event.data:
+                    self._pending.append(event.data)
             elif isinstance(event, ConnectionClosed):
                 self._eof = True
                 self._clean_close = event.clean
