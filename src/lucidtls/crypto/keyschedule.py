@@ -76,6 +76,21 @@ def _empty_hash(hash: _HashAlg) -> bytes:
     return digest
 
 
+_NO_PSK: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _no_psk_secrets(hash: _HashAlg) -> tuple[bytes, bytes]:
+    """Without a PSK the Early Secret, HKDF-Extract(0, 0), and its Derive-Secret(., "derived",
+    "") are constants of the hash function: computed once each (RFC 8446 §7.1)."""
+    pair = _NO_PSK.get(hash.name)
+    if pair is None:
+        zeros = bytes(hash.digest_size)
+        early = hkdf_extract(hash, zeros, zeros)
+        pair = _NO_PSK[hash.name] = (early, derive_secret(hash, early, b"derived",
+                                                          _empty_hash(hash)))
+    return pair
+
+
 # --- TLS 1.3 typestate schedule (RFC 8446 §7.1) --------------------------------------------------
 class EarlySecret:
     """Early Secret = HKDF-Extract(0, PSK or 0). Leads to the handshake secret."""
@@ -85,8 +100,10 @@ class EarlySecret:
     def __init__(self, suite_hash: _HashAlg, psk: bytes | None = None) -> None:
         self.hash = suite_hash
         self.has_psk = psk is not None
-        zeros = bytes(suite_hash.digest_size)
-        self.secret = hkdf_extract(suite_hash, zeros, psk if psk is not None else zeros)
+        if psk is None:
+            self.secret = _no_psk_secrets(suite_hash)[0]
+        else:
+            self.secret = hkdf_extract(suite_hash, bytes(suite_hash.digest_size), psk)
 
     def binder_key(self, *, external: bool) -> bytes:
         """ "ext binder" / "res binder" (RFC 8446 §7.1, §4.2.11.2)."""
@@ -104,7 +121,10 @@ class EarlySecret:
 
         ``None`` means psk_ke mode (no (EC)DHE): the IKM is a string of zeros.
         """
-        salt = derive_secret(self.hash, self.secret, b"derived", _empty_hash(self.hash))
+        if self.has_psk:
+            salt = derive_secret(self.hash, self.secret, b"derived", _empty_hash(self.hash))
+        else:
+            salt = _no_psk_secrets(self.hash)[1]
         ikm = shared_secret if shared_secret is not None else bytes(self.hash.digest_size)
         return HandshakeSecret(self.hash, hkdf_extract(self.hash, salt, ikm))
 
