@@ -216,7 +216,10 @@ class Connections:
     def done(self, peer: str, conn: Connection, outcome: str) -> None:
         self.served += 1
         if self.explaining:
-            self.explain(self.served, peer, conn, outcome)
+            try:
+                self.explain(self.served, peer, conn, outcome)
+            except Exception as exc:  # noqa: BLE001 - a report must not stop the server
+                log(f"cannot explain connection {self.served}: {type(exc).__name__}: {exc}")
         self.first_done.set()
 
     def explain(self, number: int, peer: str, conn: Connection, outcome: str) -> None:
