@@ -442,6 +442,11 @@ class Connection:
                        protected=self._record.write_protected)
         return raw
 
+    @property
+    def reshaping(self) -> bool:
+        """Whether a hook may change outgoing messages (else what is sent is what was built)."""
+        return self._hooks.shape is not None
+
     def _encode(self, msg: Any) -> bytes:
         shape = self._hooks.shape
         if shape is not None:

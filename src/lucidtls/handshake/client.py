@@ -6,6 +6,7 @@ message and calls the ``HandshakeIO`` for everything that does not wait (send, i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -119,16 +120,10 @@ class ClientHandshake:
     # --- ClientHello (RFC 8446 §4.1.2) ----------------------------------------------------
     def send_client_hello(self) -> None:
         cfg, io = self.config, self.io
-        versions = [int(v) for v in sorted(cfg.versions, reverse=True)]
+        template = hello_template(cfg)
         self.client_random = io.random(32)
         # Appendix D.4: a non-empty session id makes the handshake look like a TLS 1.2 resume.
         self.session_id = io.random(32) if cfg.middlebox_compat else b""
-        from lucidtls.handshake.negotiate import enabled_suites
-        suites = [s for s in enabled_suites(cfg.cipher_suites, cfg.allow_rsa_key_exchange)
-                  if SUITES[s].version in versions]
-        # Offer only the versions we have a cipher suite for (a TLS 1.3 server would otherwise
-        # pick 1.3 and find no suite in common).
-        versions = [v for v in versions if any(SUITES[s].version == v for s in suites)]
         for group in cfg.key_share_groups:
             self.key_shares[int(group)] = KeyShare.generate(
                 group, private_bytes=io.key_share_private(int(group)))
@@ -136,29 +131,18 @@ class ClientHandshake:
         exts: list[tuple[int, bytes]] = []
         if self.server_name and cfg.send_sni and not is_ip_address(self.server_name):
             # RFC 6066 §3: literal IP addresses are not sent in SNI.
-            exts.append((E.server_name, X.ServerNameList([self.server_name]).encode()))
-        if TLS12 in versions:
-            exts.append((E.extended_master_secret, b""))
-            exts.append((E.renegotiation_info, X.RenegotiationInfo(b"").encode()))
-            exts.append((E.ec_point_formats, X.ECPointFormats([0]).encode()))
-        exts.append((E.supported_groups, X.SupportedGroups([int(g) for g in cfg.groups]).encode()))
-        exts.append((E.signature_algorithms,
-                     X.SignatureAlgorithms([int(s) for s in cfg.signature_schemes]).encode()))
-        if cfg.alpn_protocols:
-            exts.append((E.application_layer_protocol_negotiation,
-                         X.ALPN([p.encode() for p in cfg.alpn_protocols]).encode()))
-        if cfg.post_handshake_auth and cfg.credentials:
-            exts.append((E.post_handshake_auth, b""))
-        exts.append((E.supported_versions, X.SupportedVersionsClient(versions).encode()))
-        exts.append((E.key_share, X.KeyShareClientHello(
+            exts.append((int(E.server_name), X.ServerNameList([self.server_name]).encode()))
+        exts += template.config_extensions
+        exts.append((int(E.key_share), X.KeyShareClientHello(
             [X.KeyShareEntry(g, k.public_bytes()) for g, k in self.key_shares.items()]).encode()))
 
         ch = ClientHello(random=self.client_random, legacy_session_id=self.session_id,
-                         cipher_suites=suites, extensions=exts)
+                         cipher_suites=list(template.suites), extensions=exts)
         self.client_hello = ch
         raw = io.send_message(ch)
         # send_message may have let a test reshape the hello: remember what really went out.
-        self.client_hello = decode(ClientHello, raw[4:])
+        if io.reshaping:
+            self.client_hello = decode(ClientHello, raw[4:])
         self.client_random = self.client_hello.random
         self.session_id = self.client_hello.legacy_session_id
         self.offered_exts = set(self.client_hello.ext_types())
@@ -453,6 +437,51 @@ class ClientHandshake:
         if self.io.tracing:
             self.io.trace("client_auth", outcome="sent", scheme=scheme,
                           subject=cred.chain[0].subject.rfc4514_string())
+
+
+@dataclass(frozen=True, slots=True)
+class HelloTemplate:
+    """What the ClientHello takes from the configuration alone (RFC 8446 §4.1.2)."""
+
+    versions: tuple[int, ...]  # offered, highest first
+    suites: tuple[int, ...]
+    # Every extension between server_name and key_share, encoded.
+    config_extensions: tuple[tuple[int, bytes], ...]
+
+
+def hello_template(cfg: ClientConfig) -> HelloTemplate:
+    """Computed once per configuration: configs are frozen, so it is stored on the config."""
+    cached: HelloTemplate | None = cfg.__dict__.get("_hello_template")
+    if cached is None:
+        cached = _build_hello_template(cfg)
+        object.__setattr__(cfg, "_hello_template", cached)
+    return cached
+
+
+def _build_hello_template(cfg: ClientConfig) -> HelloTemplate:
+    from lucidtls.handshake.negotiate import enabled_suites
+    versions = [int(v) for v in sorted(cfg.versions, reverse=True)]
+    suites = [s for s in enabled_suites(cfg.cipher_suites, cfg.allow_rsa_key_exchange)
+              if SUITES[s].version in versions]
+    # Offer only the versions we have a cipher suite for (a TLS 1.3 server would otherwise
+    # pick 1.3 and find no suite in common).
+    versions = [v for v in versions if any(SUITES[s].version == v for s in suites)]
+    exts: list[tuple[int, bytes]] = []
+    if TLS12 in versions:
+        exts.append((E.extended_master_secret, b""))
+        exts.append((E.renegotiation_info, X.RenegotiationInfo(b"").encode()))
+        exts.append((E.ec_point_formats, X.ECPointFormats([0]).encode()))
+    exts.append((E.supported_groups, X.SupportedGroups([int(g) for g in cfg.groups]).encode()))
+    exts.append((E.signature_algorithms,
+                 X.SignatureAlgorithms([int(s) for s in cfg.signature_schemes]).encode()))
+    if cfg.alpn_protocols:
+        exts.append((E.application_layer_protocol_negotiation,
+                     X.ALPN([p.encode() for p in cfg.alpn_protocols]).encode()))
+    if cfg.post_handshake_auth and cfg.credentials:
+        exts.append((E.post_handshake_auth, b""))
+    exts.append((E.supported_versions, X.SupportedVersionsClient(versions).encode()))
+    return HelloTemplate(tuple(versions), tuple(suites),
+                         tuple((int(t), data) for t, data in exts))
 
 
 def choose_client_credential(credentials: tuple[Credential, ...],
