@@ -36,15 +36,15 @@ _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b
 class Protection13(Protocol):
     seq: int
 
-    def seal(self, inner_plaintext: bytes) -> bytes | bytearray: ...
+    def seal(self, inner_plaintext: bytes) -> bytes: ...
+    def seal_parts(self, inner_plaintext: bytes) -> tuple[bytes, bytes]: ...
     def open(self, header: bytes, ciphertext: bytes | memoryview) -> bytes: ...
 
 
 class Protection12(Protocol):
     seq: int
 
-    def seal(self, content_type: int, plaintext: bytes | bytearray | memoryview
-             ) -> bytes | bytearray: ...
+    def seal(self, content_type: int, plaintext: bytes | bytearray | memoryview) -> bytes: ...
     def open(self, content_type: int, ciphertext: bytes | memoryview) -> bytes: ...
 
 
@@ -55,8 +55,8 @@ class RecordLayer:
         # Incoming bytes; records before _in_pos are consumed (dropped at the next feed).
         self._in: bytes | bytearray = b""
         self._in_pos = 0
-        # Outgoing records, joined into one bytes object by take_output (one copy, not two).
-        self._out: list[bytes | bytearray] = []
+        # Outgoing records (or header and body of each), joined once by take_output.
+        self._out: list[bytes] = []
         self._out_len = 0
         self.version: int | None = None  # negotiated version; None until the hellos agree
         self._read13: Protection13 | None = None
@@ -205,6 +205,7 @@ class RecordLayer:
 
     def _write_one(self, content_type: int, fragment: bytes | bytearray | memoryview) -> None:
         w13 = self._write13
+        parts: tuple[bytes, ...]
         if w13 is not None and content_type != _CCS:
             # TLSInnerPlaintext: content || type (|| zeros) (RFC 8446 §5.2)
             inner = b"".join((fragment, _TYPE_BYTE[content_type]))
@@ -212,15 +213,15 @@ class RecordLayer:
                 pad = -len(inner) % self.pad_to
                 if pad and len(inner) + pad <= MAX_PLAINTEXT + 1:
                     inner += bytes(pad)
-            record = w13.seal(inner)
+            parts = w13.seal_parts(inner)
         elif self._write12 is not None:
-            record = self._write12.seal(content_type, fragment)
+            parts = (self._write12.seal(content_type, fragment),)
         else:
             n = len(fragment)
-            record = bytes((content_type, 3, self.plaintext_version & 0xFF, n >> 8, n & 0xFF)
-                           ) + fragment
-        self._out.append(record)
-        self._out_len += len(record)
+            parts = (bytes((content_type, 3, self.plaintext_version & 0xFF, n >> 8, n & 0xFF)),
+                     bytes(fragment))
+        self._out += parts
+        self._out_len += sum(map(len, parts))
 
     def take_output(self) -> bytes:
         out = b"".join(self._out)

@@ -37,8 +37,6 @@ _TLS12 = 0x0303
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 
 _Aead = AESGCM | ChaCha20Poly1305
-# encrypt_into writes into a caller's buffer; newer cryptography releases only (feature-detected).
-_HAS_ENCRYPT_INTO = hasattr(AESGCM, "encrypt_into") and hasattr(ChaCha20Poly1305, "encrypt_into")
 
 
 def _make_aead(suite: Suite, key: bytes) -> _Aead:
@@ -87,25 +85,21 @@ class Tls13Protection:
         self._aead = _make_aead(suite, key)
         self._iv = int.from_bytes(iv, "big")
 
-    def seal(self, inner_plaintext: bytes) -> bytes | bytearray:
+    def seal(self, inner_plaintext: bytes) -> bytes:
         """Encrypt a TLSInnerPlaintext (content || type || zeros); return the whole record."""
+        return b"".join(self.seal_parts(inner_plaintext))
+
+    def seal_parts(self, inner_plaintext: bytes) -> tuple[bytes, bytes]:
+        """``seal`` as (header, ciphertext): a caller collecting records for one write joins
+        them once, instead of copying each ciphertext behind its header."""
         seq = self.seq
         if seq >= _SEQ_LIMIT:
             raise _exhausted()
-        body_len = len(inner_plaintext) + AEAD_TAG_LEN
-        header = _HEADER.pack(_APPLICATION_DATA, _TLS12, body_len)
+        header = _HEADER.pack(_APPLICATION_DATA, _TLS12, len(inner_plaintext) + AEAD_TAG_LEN)
         nonce = (self._iv ^ seq).to_bytes(12, "big")
-        if not _HAS_ENCRYPT_INTO:
-            record = header + self._aead.encrypt(nonce, inner_plaintext, header)
-            self.seq = seq + 1
-            return record
-        # Ciphertext and tag go straight behind the header: no header + sealed copy.
-        out = bytearray(RECORD_HEADER_LEN + body_len)
-        out[:RECORD_HEADER_LEN] = header
-        self._aead.encrypt_into(nonce, inner_plaintext, header,
-                                memoryview(out)[RECORD_HEADER_LEN:])
+        sealed = self._aead.encrypt(nonce, inner_plaintext, header)
         self.seq = seq + 1
-        return out
+        return header, sealed
 
     def open(self, header: bytes, ciphertext: bytes | memoryview) -> bytes:
         """Decrypt one record body (AAD = its 5-byte header); return the TLSInnerPlaintext."""
