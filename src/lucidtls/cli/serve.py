@@ -47,6 +47,7 @@ from lucidtls.pki.credentials import Credential
 MAX_REQUEST_HEAD = 64 * 1024
 READ_SIZE = 65536
 IDLE_TIMEOUT = 30.0  # seconds a client may stay silent after its handshake
+LINGER = 5.0  # seconds to wait for the client's end after our close_notify
 _log_lock = threading.Lock()  # one line (or one report) at a time
 
 
@@ -180,6 +181,20 @@ def failure_outcome(exc: BaseException) -> str:
     return f"failed: {describe_failure(exc, peer='client')}"
 
 
+async def close_gracefully(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Send close_notify (RFC 8446 §6.1), then read until the client ends too (for at most
+    ``LINGER`` seconds) before closing the socket: closing a socket with unread data in it
+    makes the kernel send RST, and a RST can destroy our answer before the client read it."""
+    with contextlib.suppress(Exception):
+        writer.write_eof()
+        async with asyncio.timeout(LINGER):
+            while await reader.read(READ_SIZE):
+                pass
+    writer.close()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(writer.wait_closed(), IDLE_TIMEOUT)
+
+
 class Connections:
     """Runs the application on each connection (one asyncio task each) and reports every
     connection, handshake failures included: a log line on stderr and, with ``--explain``,
@@ -201,9 +216,7 @@ class Connections:
         except (TLSError, OSError) as exc:
             outcome = f"failed: {describe_failure(exc, peer='client')}"
         finally:
-            writer.close()  # close_notify (RFC 8446 §6.1), then the TCP connection
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), IDLE_TIMEOUT)
+            await close_gracefully(reader, writer)
         log(log_line(peer, info, outcome))
         self.done(peer, writer.get_extra_info("tls_connection"), outcome)
 
