@@ -156,10 +156,12 @@ class ClientHandshake:
 
     def negotiated_version(self, sh: ServerHello) -> int:
         """RFC 8446 §4.2.1: supported_versions decides; without it the server speaks ≤ 1.2."""
-        # What we really offered (a version without a usable suite is left out of the hello).
+        # What we really offered (a version without a usable suite is left out of the hello)
+        # and our configuration allows (a hook may have reshaped the hello).
         assert self.client_hello is not None
         ours = self.client_hello.view(X.SupportedVersionsClient)
-        offered = ours.versions if ours is not None else [self.client_hello.legacy_version]
+        sent = ours.versions if ours is not None else [self.client_hello.legacy_version]
+        offered = [v for v in sent if v in self.config.versions]
         sv = sh.view(X.SupportedVersionsServer)
         if sv is not None:
             if not (sv.version in offered and sv.version == TLS13):
