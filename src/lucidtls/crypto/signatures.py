@@ -75,11 +75,12 @@ TLS13_CERTIFICATE_VERIFY_FORBIDDEN: frozenset[SignatureScheme] = frozenset(
 )
 
 
+_RULES_BY_CODE: dict[int, _Rule] = {int(s): rule for s, rule in _RULES.items()}
+
+
 def _rule(scheme: int) -> _Rule | None:
-    try:
-        return _RULES.get(SignatureScheme(scheme))
-    except ValueError:
-        return None
+    # By code point: no SignatureScheme(...) construction (and its ValueError) per call.
+    return _RULES_BY_CODE.get(scheme)
 
 
 def _name(scheme: int) -> str:
