@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal
 
 from lucidtls.crypto import suites as _suites
 from lucidtls.crypto.groups import SUPPORTED_GROUPS
@@ -16,14 +16,14 @@ from lucidtls.wire.enums import AlertDescription, NamedGroup, ProtocolVersion
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from lucidtls.errors import CertificateError
     from lucidtls.pki.credentials import Credential
     from lucidtls.pki.trust import TrustStore, VerifiedChain
-    from lucidtls.errors import CertificateError
 
 # What a verify callback returns: None keeps the built-in verdict; True accepts the peer
 # even if the built-in verification failed (an explicit override); an AlertDescription rejects
 # the peer with that alert.
-VerifyDecision = Union[None, bool, AlertDescription]
+VerifyDecision = None | bool | AlertDescription
 VerifyCallback = Callable[
     ["list[x509.Certificate]", "VerifiedChain | CertificateError"], VerifyDecision]
 

@@ -555,7 +555,7 @@ class Connection:
         self.trace("error", alert=exc.alert.name, reason=exc.reason)
         try:
             self._send_alert(exc.alert, AlertLevel.FATAL)
-        except Exception:  # the alert is best effort; the error is what matters
+        except Exception:  # noqa: BLE001, S110 - the alert is best effort; the error matters
             pass
 
     def __del__(self) -> None:
@@ -582,7 +582,7 @@ class ClientConnection(Connection):
         first = self._hooks.first_record_version
         if first is not None:
             self._record.plaintext_version = first
-        self._start(ClientHandshake(self, config, server_hostname))  # type: ignore[arg-type]
+        self._start(ClientHandshake(self, config, server_hostname))
         self._record.plaintext_version = int(ProtocolVersion.TLS1_2)
 
 
@@ -594,7 +594,7 @@ class ServerConnection(Connection):
     def __init__(self, config: ServerConfig, *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
         super().__init__(config, hooks=hooks, observer=observer)
-        self._start(ServerHandshake(self, config))  # type: ignore[arg-type]
+        self._start(ServerHandshake(self, config))
 
     def request_client_certificate(self, required: bool = True) -> None:
         """TLS 1.3 post-handshake client authentication (RFC 8446 §4.6.2): send a

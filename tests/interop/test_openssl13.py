@@ -323,16 +323,15 @@ def test_server_key_update_from_openssl(pem: PemFiles, server_cred: Credential,
                 tls.sendall(b"ack " + line)
         return list(seen)
 
-    with ServerThread(handler) as st:
-        with openssl_client(st.port, pem.ca, extra=["-msg"]) as cli:
-            cli.wait_for(VERIFIED)
-            for n in (1, 2):
-                cli.write(f"{command}\n".encode())
-                cli.wait_for("KEYUPDATE", count=n)
-                cli.write(f"after update {n}\n".encode())
-                cli.wait_for(f"ack after update {n}\n")  # s_client reads our (new) keys
-            cli.close_stdin()
-            assert cli.wait() == 0, cli.describe()
+    with ServerThread(handler) as st, openssl_client(st.port, pem.ca, extra=["-msg"]) as cli:
+        cli.wait_for(VERIFIED)
+        for n in (1, 2):
+            cli.write(f"{command}\n".encode())
+            cli.wait_for("KEYUPDATE", count=n)
+            cli.write(f"after update {n}\n".encode())
+            cli.wait_for(f"ack after update {n}\n")  # s_client reads our (new) keys
+        cli.close_stdin()
+        assert cli.wait() == 0, cli.describe()
     [seen] = st.results
     updates = [e for e in seen if isinstance(e, KeyUpdated)]
     expected = [KeyUpdated("read", requested_by_peer=False)]

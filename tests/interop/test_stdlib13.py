@@ -139,11 +139,10 @@ def test_server_each_suite_and_group(pem: PemFiles, server_cred: Credential, sui
     ctx = stdlib_client_context(pem.ca)
     if group in ECDH_CURVES:
         ctx.set_ecdh_curve(ECDH_CURVES[group])  # the client offers (and shares) only this
-    with ServerThread(lucid_server(config)) as st:
-        with ssl_client(st.port, ctx) as tls:
-            assert (tls.version(), (tls.cipher() or ("",))[0]) == ("TLSv1.3", suite.name)
-            tls.sendall(b"there")
-            assert tls.recv(100) == b"hi there"
+    with ServerThread(lucid_server(config)) as st, ssl_client(st.port, ctx) as tls:
+        assert (tls.version(), (tls.cipher() or ("",))[0]) == ("TLSv1.3", suite.name)
+        tls.sendall(b"there")
+        assert tls.recv(100) == b"hi there"
     [info] = st.results
     assert (info.cipher_suite, info.group) == (suite.id, group)
     assert not info.hello_retry
@@ -185,7 +184,6 @@ def test_ssl_client_refuses_unknown_ca(tmp_path: Path, server_cred: Credential,
             return type(exc).__name__
         return "completed"
 
-    with ServerThread(handler) as st:
-        with pytest.raises(ssl.SSLCertVerificationError):
-            ssl_client(st.port, stdlib_client_context(wrong.ca))
+    with ServerThread(handler) as st, pytest.raises(ssl.SSLCertVerificationError):
+        ssl_client(st.port, stdlib_client_context(wrong.ca))
     assert st.results == ["PeerAlertError"]

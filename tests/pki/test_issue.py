@@ -11,13 +11,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from lucidtls.errors import ConfigError
 from lucidtls.pki.credentials import Credential, load_credential
-from lucidtls.pki.trust import TrustStore, verify_client_chain
 from lucidtls.pki.issue import (
     CADirectory,
     generate_key,
     issue_certificate,
     write_pem,
 )
+from lucidtls.pki.trust import TrustStore, verify_client_chain
 from tests.pki.conftest import Pki
 
 EXPECTED_KEY = {

@@ -22,6 +22,7 @@ from lucidtls.handshake.common import (
     HandshakeResult,
     Message,
     Procedure,
+    Step,
     check_extensions,
     decode,
     is_ip_address,
@@ -148,11 +149,11 @@ class ClientHandshake:
         self.offered_exts = set(self.client_hello.ext_types())
         self.transcript.add(raw)
 
-    def read_server_hello(self) -> Procedure:
+    def read_server_hello(self) -> Step[ServerHello]:
         msg: Message = yield Expect((HT.SERVER_HELLO,))
         sh: ServerHello = decode(ServerHello, msg.body)
         self._last_server_hello_raw = msg.raw
-        return sh  # type: ignore[return-value]
+        return sh
 
     def negotiated_version(self, sh: ServerHello) -> int:
         """RFC 8446 §4.2.1: supported_versions decides; without it the server speaks ≤ 1.2."""
@@ -275,7 +276,7 @@ class ClientHandshake:
         return hs
 
     # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
-    def read_encrypted_extensions(self) -> Procedure:
+    def read_encrypted_extensions(self) -> Step[None]:
         msg: Message = yield Expect((HT.ENCRYPTED_EXTENSIONS,))
         ee: EncryptedExtensions = decode(EncryptedExtensions, msg.body)
         check_extensions(ee.extensions, _ENCRYPTED_EXTS, "EncryptedExtensions",
@@ -294,7 +295,7 @@ class ClientHandshake:
         return None
 
     # --- Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3) ----------------------
-    def read_server_certificate(self) -> Procedure:
+    def read_server_certificate(self) -> Step[None]:
         msg: Message = yield Expect((HT.CERTIFICATE_REQUEST, HT.CERTIFICATE))
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
             cr: CertificateRequest13 = decode(CertificateRequest13, msg.body)
@@ -341,7 +342,7 @@ class ClientHandshake:
         return None
 
     # --- Finished (RFC 8446 §4.4.4) -------------------------------------------------------
-    def read_server_finished(self, hs: ks.HandshakeSecret) -> Procedure:
+    def read_server_finished(self, hs: ks.HandshakeSecret) -> Step[None]:
         assert self.suite is not None
         msg: Message = yield Expect((HT.FINISHED,))
         fin: Finished = decode(Finished, msg.body)
@@ -528,4 +529,4 @@ def _scheme_name(scheme: int) -> str:
     return describe(SignatureScheme, scheme)
 
 
-__all__ = ["ClientHandshake", "choose_client_credential", "alert_error"]
+__all__ = ["ClientHandshake", "alert_error", "choose_client_credential"]

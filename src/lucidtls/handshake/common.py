@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
@@ -45,8 +46,12 @@ class Expect:
                            describe(HandshakeType, t) for t in self.types)
 
 
+T = TypeVar("T")
+
 # A handshake procedure: yields Expect, is sent Messages, returns the result.
 Procedure = Generator[Expect, Message, "HandshakeResult"]
+# One step of a procedure: waits for messages like a procedure, returns a T.
+Step = Generator[Expect, Message, T]
 
 
 @dataclass
@@ -95,8 +100,8 @@ def decode(cls: Any, body: bytes) -> Any:
         raise DecodeError(f"malformed {cls.__name__}: {exc}") from exc
 
 
-def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: set[int], where: str,
-                     offered: set[int] | None = None) -> None:
+def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: AbstractSet[int],
+                     where: str, offered: AbstractSet[int] | None = None) -> None:
     """RFC 8446 §4.2: a known extension in a message where it does not belong is
     illegal_parameter; in a response, an extension we did not offer is unsupported_extension."""
     for ext_type, _ in extensions:
@@ -178,7 +183,6 @@ def verify_peer_chain(
     return verdict, "verified"
 
 
-T = TypeVar("T")
 
 
 def first(items: Iterable[T]) -> T | None:

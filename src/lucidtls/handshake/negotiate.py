@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lucidtls.crypto.signatures import (
-    TLS13_CERTIFICATE_VERIFY_FORBIDDEN, schemes_for_key,
+    TLS13_CERTIFICATE_VERIFY_FORBIDDEN,
+    schemes_for_key,
 )
 from lucidtls.crypto.suites import SUITES, Suite
 from lucidtls.errors import alert_error

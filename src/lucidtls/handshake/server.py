@@ -19,6 +19,7 @@ from lucidtls.handshake.common import (
     HandshakeResult,
     Message,
     Procedure,
+    Step,
     decode,
     parse_certificates,
     require,
@@ -111,14 +112,14 @@ class ServerHandshake:
         return self.suite
 
     # --- ClientHello (RFC 8446 §4.1.2) ----------------------------------------------------
-    def read_client_hello(self) -> Procedure:
+    def read_client_hello(self) -> Step[tuple[ClientHello, bytes]]:
         msg: Message = yield Expect((HT.CLIENT_HELLO,))
         ch: ClientHello = decode(ClientHello, msg.body)
         self.client_hello = ch
         self.client_random = ch.random
         sni = ch.view(X.ServerNameList)
         self.server_name = sni.host_names[0] if sni is not None and sni.host_names else None
-        return ch, msg.raw  # type: ignore[return-value]
+        return ch, msg.raw
 
     def choose_version(self, ch: ClientHello) -> int:
         enabled = [int(v) for v in self.config.versions]
@@ -204,7 +205,7 @@ class ServerHandshake:
             versions=tuple(sv.versions) if sv else (ch.legacy_version,))
 
     # --- HelloRetryRequest (RFC 8446 §4.1.4) ----------------------------------------------
-    def send_hello_retry_request(self, ch1: ClientHello) -> Procedure:
+    def send_hello_retry_request(self, ch1: ClientHello) -> Step[ClientHello]:
         suite, group = self.suite_, self.group
         assert group is not None
         hrr = ServerHello(random=HRR_RANDOM, legacy_session_id_echo=ch1.legacy_session_id,
@@ -235,7 +236,7 @@ class ServerHandshake:
                 "second ClientHello must carry exactly one key share, for the requested group")
         self.client_hello = ch2
         self.transcript.add(msg.raw)
-        return ch2  # type: ignore[return-value]
+        return ch2
 
     # --- ServerHello (RFC 8446 §4.1.3) ----------------------------------------------------
     def send_server_hello(self, ch: ClientHello) -> ks.HandshakeSecret:
@@ -279,14 +280,19 @@ class ServerHandshake:
                          X.ALPN([self.alpn.encode()]).encode()))
         self.transcript.add(self.io.send_message(EncryptedExtensions(exts)))
 
-    def send_certificate_request(self) -> None:
+    def certificate_request_extensions(self) -> list[tuple[int, bytes]]:
+        """RFC 8446 §4.3.2: the schemes we verify, and the CAs we trust for clients."""
         cfg = self.config
-        exts = [(E.signature_algorithms,
-                 X.SignatureAlgorithms([int(s) for s in cfg.signature_schemes]).encode())]
+        exts: list[tuple[int, bytes]] = [(E.signature_algorithms, X.SignatureAlgorithms(
+            [int(s) for s in cfg.signature_schemes]).encode())]
         if cfg.client_trust is not None and cfg.client_trust.subjects:
             exts.append((E.certificate_authorities,
                          X.CertificateAuthorities(list(cfg.client_trust.subjects)).encode()))
-        self.transcript.add(self.io.send_message(CertificateRequest13(b"", exts)))
+        return exts
+
+    def send_certificate_request(self) -> None:
+        self.transcript.add(self.io.send_message(
+            CertificateRequest13(b"", self.certificate_request_extensions())))
 
     def send_certificate_and_verify(self) -> None:
         cred, scheme = self.credential, self.signature_scheme
@@ -315,7 +321,7 @@ class ServerHandshake:
 
     # --- client authentication (RFC 8446 §4.4.2) ------------------------------------------
     def read_client_certificate(self, context: bytes = b"", required: bool | None = None
-                                ) -> Procedure:
+                                ) -> Step[None]:
         msg: Message = yield Expect((HT.CERTIFICATE,))
         cert: Certificate13 = decode(Certificate13, msg.body)
         require(cert.certificate_request_context == context, A.illegal_parameter,
@@ -333,7 +339,7 @@ class ServerHandshake:
         yield from self.verify_client_chain_and_signature()
         return None
 
-    def verify_client_chain_and_signature(self) -> Procedure:
+    def verify_client_chain_and_signature(self) -> Step[None]:
         cfg = self.config
 
         def builtin() -> VerifiedChain:
@@ -369,13 +375,8 @@ class ServerHandshake:
         self.transcript = handshake_transcript.fork()
         try:
             context = self.io.random(16)
-            cfg = self.config
-            exts = [(E.signature_algorithms,
-                     X.SignatureAlgorithms([int(s) for s in cfg.signature_schemes]).encode())]
-            if cfg.client_trust is not None and cfg.client_trust.subjects:
-                exts.append((E.certificate_authorities,
-                             X.CertificateAuthorities(list(cfg.client_trust.subjects)).encode()))
-            self.transcript.add(self.io.send_message(CertificateRequest13(context, exts)))
+            self.transcript.add(self.io.send_message(
+                CertificateRequest13(context, self.certificate_request_extensions())))
             self.client_auth = False
             yield from self.read_client_certificate(context, required)
             msg: Message = yield Expect((HT.FINISHED,))
@@ -392,7 +393,7 @@ class ServerHandshake:
                                        "verification": self.verification,
                                        "client_auth": self.client_auth})
 
-    def read_client_finished(self) -> Procedure:
+    def read_client_finished(self) -> Step[None]:
         msg: Message = yield Expect((HT.FINISHED,))
         fin: Finished = decode(Finished, msg.body)
         expected = ks.finished_verify_data(self.suite_.hash, self.client_hs_secret,

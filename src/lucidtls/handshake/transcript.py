@@ -13,7 +13,7 @@ from lucidtls.wire.enums import HandshakeType
 
 
 class Transcript:
-    __slots__ = ("messages", "_hash", "_algorithm")
+    __slots__ = ("_algorithm", "_hash", "messages")
 
     def __init__(self) -> None:
         self.messages: list[bytes] = []

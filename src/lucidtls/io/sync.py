@@ -13,6 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
+from typing import Self
 
 from lucidtls.config import ClientConfig, ServerConfig
 from lucidtls.connection import ClientConnection, Connection, Hooks, ServerConnection, TraceEvent
@@ -95,7 +96,7 @@ class TLSSocket:
         finally:
             self.sock.close()
 
-    def __enter__(self) -> TLSSocket:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -229,8 +230,9 @@ class TLSServer:
         self._stop.set()
         self.listener.close()
 
-    def __enter__(self) -> TLSServer:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

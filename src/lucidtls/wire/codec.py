@@ -15,7 +15,7 @@ from lucidtls.errors import DecodeError
 
 
 class Reader:
-    __slots__ = ("_data", "_pos", "_end")
+    __slots__ = ("_data", "_end", "_pos")
 
     def __init__(self, data: bytes | bytearray | memoryview, start: int = 0,
                  end: int | None = None) -> None:
