@@ -170,3 +170,9 @@ def test_subprocess(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert_one_error_line(proc.stderr)
+
+
+def test_ed25519_ca_comes_with_a_note(tmp_path, capsys):
+    assert main(["ca", "init", str(tmp_path / "ed"), "--key-type", "ed25519"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("note:") and "Ed25519" in err and err.count("\n") == 1

@@ -32,6 +32,11 @@ def _init(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     print(f"wrote {cert}")
     print(f"wrote {key}")
+    if args.key_type == "ed25519":
+        # cryptography's verifier applies the WebPKI profile, which has no Ed25519 CAs.
+        print("note: OpenSSL and stdlib ssl accept an Ed25519 CA, but lucidtls's own verifier "
+              "(the WebPKI profile) does not; use ecdsa-p256 for a CA that lucidtls peers "
+              "must trust", file=sys.stderr)
     return 0
 
 
