@@ -12,6 +12,7 @@ from lucidtls.crypto.signatures import (
 )
 from lucidtls.crypto.suites import SUITES, Suite
 from lucidtls.errors import alert_error
+from lucidtls.handshake.common import is_ip_address
 from lucidtls.wire.enums import AlertDescription, ProtocolVersion
 
 if TYPE_CHECKING:
@@ -93,25 +94,17 @@ def choose_alpn(offered: Sequence[bytes], enabled: Sequence[str]) -> str | None:
 
 
 def _name_matches(credential: Credential, server_name: str) -> bool:
-    from cryptography import x509
-    leaf = credential.chain[0]
-    try:
-        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
+    dns_names, ip_names = credential.leaf_names
+    if not dns_names and not ip_names:
         return False
-    try:
-        ip = ipaddress.ip_address(server_name)
-    except ValueError:
-        ip = None
-    if ip is not None:
-        return ip in san.get_values_for_type(x509.IPAddress)
+    if is_ip_address(server_name):
+        return str(ipaddress.ip_address(server_name)) in ip_names
     name = server_name.lower().rstrip(".")
-    for dns in san.get_values_for_type(x509.DNSName):
-        dns = dns.lower()
-        if dns == name:
-            return True
-        if dns.startswith("*.") and "." in name and name.split(".", 1)[1] == dns[2:]:
-            return True
+    if name in dns_names:
+        return True
+    if "." in name:
+        wildcard = "*." + name.split(".", 1)[1]
+        return wildcard in dns_names
     return False
 
 
@@ -120,7 +113,8 @@ def choose_credential(credentials: Sequence[Credential], server_name: str | None
                       version: int) -> tuple[Credential, int] | None:
     """First credential whose key the peer can verify, preferring one whose names match SNI."""
     candidates = list(credentials)
-    if server_name:
+    # With one candidate the name match could only reorder it: skip the SAN lookup.
+    if server_name and len(candidates) > 1:
         matching = [c for c in candidates if _name_matches(c, server_name)]
         candidates = matching + [c for c in candidates if c not in matching]
     for cred in candidates:

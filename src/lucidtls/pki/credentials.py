@@ -84,6 +84,19 @@ class Credential:
         """The chain as DER, ready for a Certificate message."""
         return [cert.public_bytes(serialization.Encoding.DER) for cert in self.chain]
 
+    @functools.cached_property
+    def leaf_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The leaf's subjectAltName DNS names (lower case) and IP addresses (as text), read
+        once: a server matches SNI against them on every handshake."""
+        try:
+            san = self.chain[0].extensions.get_extension_for_class(
+                x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            return frozenset(), frozenset()
+        dns = frozenset(n.lower() for n in san.get_values_for_type(x509.DNSName))
+        ips = frozenset(str(ip) for ip in san.get_values_for_type(x509.IPAddress))
+        return dns, ips
+
     @property
     def key_type(self) -> str:
         """e.g. "ECDSA P-256", "RSA 2048", "Ed25519"."""
