@@ -12,6 +12,7 @@ HKDF-Expand-Label is one HMAC block (RFC 5869 §2.3) rather than an ``HKDFExpand
 
 from __future__ import annotations
 
+import functools
 import hmac as _std_hmac
 
 from cryptography.hazmat.primitives import hashes
@@ -42,21 +43,24 @@ def hkdf_extract(hash: _HashAlg, salt: bytes, ikm: bytes) -> bytes:
     return hmac_bytes(hash, salt, ikm)
 
 
+@functools.lru_cache(maxsize=64)
+def _label_prefix(label: bytes, length: int) -> bytes:
+    """HkdfLabel up to its context (RFC 8446 §7.1): length, then the "tls13 "-prefixed label.
+    Constant per (label, length), so built once for the handful of labels the schedule uses."""
+    full_label = b"tls13 " + label
+    return length.to_bytes(2, "big") + bytes((len(full_label),)) + full_label
+
+
 def hkdf_expand_label(
     hash: _HashAlg, secret: bytes, label: bytes, context: bytes, length: int
 ) -> bytes:
     """HKDF-Expand-Label (RFC 8446 §7.1); *label* is given without the "tls13 " prefix."""
-    full_label = b"tls13 " + label
-    info = (
-        length.to_bytes(2, "big")
-        + bytes((len(full_label),))
-        + full_label
-        + bytes((len(context),))
-        + context
-    )
+    prefix = _label_prefix(label, length)
     if length <= hash.digest_size:
         # RFC 5869 §2.3: T(1) = HMAC-Hash(PRK, info || 0x01) is all the output needed.
-        return hmac_bytes(hash, secret, info + b"\x01")[:length]
+        info1 = b"".join((prefix, bytes((len(context),)), context, b"\x01"))
+        return hmac_bytes(hash, secret, info1)[:length]
+    info = b"".join((prefix, bytes((len(context),)), context))
     return HKDFExpand(hash, length, info).derive(secret)
 
 

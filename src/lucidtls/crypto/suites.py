@@ -18,6 +18,7 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
 }
+_HASH_INSTANCES: dict[str, hashes.HashAlgorithm] = {name: cls() for name, cls in _HASHES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +43,13 @@ class Suite:
 
     @property
     def hash(self) -> hashes.HashAlgorithm:
-        """A fresh ``cryptography`` hash instance (the PRF / HKDF / transcript hash)."""
-        return _HASHES[self.hash_name]()
+        """The suite's ``cryptography`` hash instance (the PRF / HKDF / transcript hash). Hash
+        algorithm objects are stateless, so one shared instance per hash serves every call."""
+        return _HASH_INSTANCES[self.hash_name]
 
     @property
     def hash_len(self) -> int:
-        return self.hash.digest_size
+        return _HASH_INSTANCES[self.hash_name].digest_size
 
     @property
     def is_tls13(self) -> bool:
