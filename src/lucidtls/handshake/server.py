@@ -70,6 +70,8 @@ class ServerHandshake:
         self.server_name: str | None = None
         self.suite: Suite | None = None
         self.group: int | None = None
+        # The client's key_share, parsed once (from the second ClientHello after a retry).
+        self.client_shares: X.KeyShareClientHello | None = None
         self.alpn: str | None = None
         self.hello_retry = False
         self.credential: Credential | None = None
@@ -158,6 +160,7 @@ class ServerHandshake:
         require(groups is not None, A.missing_extension, "ClientHello has no supported_groups")
         require(shares is not None, A.missing_extension, "ClientHello has no key_share")
         assert groups is not None and shares is not None
+        self.client_shares = shares
         share_groups = [e.group for e in shares.entries]
         # RFC 8446 §4.2.8: each share must be for a group listed in supported_groups.
         for g in share_groups:
@@ -234,6 +237,7 @@ class ServerHandshake:
         require(shares is not None and len(shares.entries) == 1
                 and shares.entries[0].group == group, A.illegal_parameter,
                 "second ClientHello must carry exactly one key share, for the requested group")
+        self.client_shares = shares
         self.client_hello = ch2
         self.transcript.add(msg.raw)
         return ch2
@@ -242,7 +246,7 @@ class ServerHandshake:
     def send_server_hello(self, ch: ClientHello) -> ks.HandshakeSecret:
         suite, group, io = self.suite_, self.group, self.io
         assert group is not None
-        shares = ch.view(X.KeyShareClientHello)
+        shares = self.client_shares
         assert shares is not None
         client_share = next(e.key_exchange for e in shares.entries if e.group == group)
         server_share, shared_secret = server_key_share(
