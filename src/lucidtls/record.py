@@ -57,7 +57,6 @@ class RecordLayer:
         self._in_pos = 0
         # Outgoing records (or header and body of each), joined once by take_output.
         self._out: list[bytes] = []
-        self._out_len = 0
         self.version: int | None = None  # negotiated version; None until the hellos agree
         self._read13: Protection13 | None = None
         self._write13: Protection13 | None = None
@@ -221,17 +220,16 @@ class RecordLayer:
             parts = (bytes((content_type, 3, self.plaintext_version & 0xFF, n >> 8, n & 0xFF)),
                      bytes(fragment))
         self._out += parts
-        self._out_len += sum(map(len, parts))
 
     def take_output(self) -> bytes:
         out = b"".join(self._out)
         self._out.clear()
-        self._out_len = 0
         return out
 
     @property
     def pending_output(self) -> int:
-        return self._out_len
+        # Summed when asked (nothing asks per record), not counted on every write.
+        return sum(map(len, self._out))
 
 
 class HandshakeReader:
