@@ -16,6 +16,7 @@ from lucidtls.crypto import signatures
 from lucidtls.crypto.groups import KeyShare
 from lucidtls.crypto.suites import SUITES, Suite
 from lucidtls.errors import alert_error
+from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
     Expect,
     HandshakeIO,
@@ -285,12 +286,7 @@ class ClientHandshake:
             ee.view(X.ServerNameAck)
         alpn = ee.view(X.ALPN)
         if alpn is not None:
-            require(len(alpn.protocols) == 1, A.illegal_parameter,
-                    "server ALPN response must name exactly one protocol (RFC 7301 §3.1)")
-            chosen = alpn.protocols[0].decode("latin-1")
-            require(chosen in self.config.alpn_protocols, A.illegal_parameter,
-                    f"server selected ALPN protocol {chosen!r}, which we did not offer")
-            self.alpn = chosen
+            self.alpn = negotiate.accept_alpn(alpn.protocols, self.config.alpn_protocols)
         self.transcript.add(msg.raw)
         return None
 

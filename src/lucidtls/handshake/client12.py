@@ -170,12 +170,7 @@ class Client12:
             sh.view(X.ServerNameAck)
         alpn = sh.view(X.ALPN)
         if alpn is not None:
-            require(len(alpn.protocols) == 1, A.illegal_parameter,
-                    "server ALPN response must name exactly one protocol (RFC 7301 §3.1)")
-            chosen = alpn.protocols[0].decode("latin-1")
-            require(chosen in cfg.alpn_protocols, A.illegal_parameter,
-                    f"server selected ALPN protocol {chosen!r}, which we did not offer")
-            hs.alpn = chosen
+            hs.alpn = negotiate.accept_alpn(alpn.protocols, cfg.alpn_protocols)
         self.suite = hs.suite = suite
         self.io.set_version(TLS12)
         hs.transcript.start(suite.hash)  # holds our ClientHello already

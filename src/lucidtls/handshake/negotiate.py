@@ -93,6 +93,19 @@ def choose_alpn(offered: Sequence[bytes], enabled: Sequence[str]) -> str | None:
                       f"{sorted(names)}, server supports {list(enabled)})")
 
 
+def accept_alpn(selected: Sequence[bytes], offered: Sequence[str]) -> str:
+    """Client side (RFC 7301 §3.1): the server's answer names exactly one protocol, and one
+    we offered; anything else is illegal_parameter."""
+    if len(selected) != 1:
+        raise alert_error(AlertDescription.illegal_parameter,
+                          "server ALPN response must name exactly one protocol (RFC 7301 §3.1)")
+    chosen = selected[0].decode("latin-1")
+    if chosen not in offered:
+        raise alert_error(AlertDescription.illegal_parameter,
+                          f"server selected ALPN protocol {chosen!r}, which we did not offer")
+    return chosen
+
+
 def _name_matches(credential: Credential, server_name: str) -> bool:
     dns_names, ip_names = credential.leaf_names
     if not dns_names and not ip_names:
