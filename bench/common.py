@@ -140,28 +140,42 @@ def lucid_configs(pki: PKI, sc: Scenario) -> tuple[ClientConfig, ServerConfig]:
                       groups=groups, key_share_groups=(NamedGroup.x25519,),
                       credentials=(pki.client,) if sc.mutual else (),
                       allow_rsa_key_exchange=sc.rsa_kx)
-    scfg = ServerConfig(credentials=(pki.server_cred(sc),), versions=(sc.version,),
-                        cipher_suites=suites, groups=groups,
+    return cc, lucid_server_config(pki.server_cred(sc), sc, pki.trust)
+
+
+def lucid_server_config(cred: Credential, sc: Scenario,
+                        trust: TrustStore | None = None) -> ServerConfig:
+    """The server side of *sc*; *trust* verifies client certificates in mutual scenarios."""
+    groups = tls12_groups if sc.version == ProtocolVersion.TLS1_2 else (NamedGroup.x25519,)
+    return ServerConfig(credentials=(cred,), versions=(sc.version,),
+                        cipher_suites=(int(sc.suite),), groups=groups,
                         verify_client="required" if sc.mutual else "none",
-                        client_trust=pki.trust if sc.mutual else None,
+                        client_trust=trust if sc.mutual else None,
                         allow_rsa_key_exchange=sc.rsa_kx)
-    return cc, scfg
+
+
+def _stdlib_limits(ctx: ssl.SSLContext, sc: Scenario) -> ssl.SSLContext:
+    ctx.minimum_version = ctx.maximum_version = (
+        ssl.TLSVersion.TLSv1_3 if sc.version == ProtocolVersion.TLS1_3 else ssl.TLSVersion.TLSv1_2)
+    if sc.version == ProtocolVersion.TLS1_3:
+        ctx.set_ecdh_curve("X25519")  # SSL_CTX_set1_groups with OpenSSL 3: x25519 only
+    else:  # OpenSSL's default list starts x25519, P-256 (see tls12_groups)
+        ctx.set_ciphers(sc.openssl_cipher)
+    return ctx
+
+
+def stdlib_server_context(sc: Scenario, chain: str, key: str) -> ssl.SSLContext:
+    """The server side of a one-way *sc* (mutual adds client verification in stdlib_contexts)."""
+    sctx = _stdlib_limits(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), sc)
+    sctx.load_cert_chain(chain, key)
+    sctx.num_tickets = 0  # lucidtls and the floor send no tickets
+    return sctx
 
 
 def stdlib_contexts(pki: PKI, sc: Scenario) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    tls_version = ssl.TLSVersion.TLSv1_3 if sc.version == ProtocolVersion.TLS1_3 \
-        else ssl.TLSVersion.TLSv1_2
-    cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    for ctx in (cctx, sctx):
-        ctx.minimum_version = ctx.maximum_version = tls_version
-        if sc.version == ProtocolVersion.TLS1_3:
-            ctx.set_ecdh_curve("X25519")  # SSL_CTX_set1_groups with OpenSSL 3: x25519 only
-        else:  # OpenSSL's default list starts x25519, P-256 (see tls12_groups)
-            ctx.set_ciphers(sc.openssl_cipher)
+    cctx = _stdlib_limits(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), sc)
     cctx.load_verify_locations(str(pki.files["ca"]))  # CERT_REQUIRED + check_hostname
-    sctx.load_cert_chain(*pki.server_files(sc))
-    sctx.num_tickets = 0  # lucidtls and the floor send no tickets
+    sctx = stdlib_server_context(sc, *pki.server_files(sc))
     if sc.mutual:
         sctx.verify_mode = ssl.CERT_REQUIRED
         sctx.load_verify_locations(str(pki.files["ca"]))

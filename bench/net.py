@@ -1,18 +1,22 @@
 """Over loopback TCP: bulk transfer with blocking sockets and with asyncio, and many concurrent
-asyncio connections. Client and server run in this process, so CPU time covers both ends."""
+asyncio connections. Client and server run in this process, so CPU time covers both ends, except
+in ``process_bulk``, whose receiver is a separate process (``bench/sink.py``)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import struct
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
 
 import lucidtls
-from bench.common import HOSTNAME, PKI, Scenario, lucid_configs, stdlib_contexts
+from bench.common import BULK_SCENARIO, HOSTNAME, PKI, Scenario, lucid_configs, stdlib_contexts
 from lucidtls import aio
 
 HOST = "127.0.0.1"
@@ -85,6 +89,50 @@ def blocking_stdlib(pki: PKI, sc: Scenario, total: int) -> tuple[float, float]:
         t.join(60)
         listener.close()
     return result
+
+
+# --- blocking, receiver in its own process ---------------------------------------------------------
+def process_bulk(pki: PKI, total: int, impl: str) -> tuple[float, float, float]:
+    """*total* bytes from this process to a TLS server in a child process (``bench.sink``),
+    blocking sockets on both ends. Returns (wall s, sender CPU s, receiver CPU s); the
+    receiver's CPU comes back over the child's stdout."""
+    sc = BULK_SCENARIO
+    cc, _ = lucid_configs(pki, sc)
+    cctx, _ = stdlib_contexts(pki, sc)
+    env = dict(os.environ)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    src = os.path.join(here, "src")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, here, env.get("PYTHONPATH")]))
+    child = subprocess.Popen([sys.executable, "-m", "bench.sink", impl, *pki.server_files(sc),
+                              str(total)], stdout=subprocess.PIPE, text=True, env=env, cwd=here)
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        raw = socket.create_connection((HOST, port), timeout=60)
+        tls: lucidtls.TLSSocket | ssl.SSLSocket
+        if impl == "lucidtls":
+            tls = lucidtls.wrap_client(raw, cc, server_hostname=HOSTNAME)
+        else:
+            tls = cctx.wrap_socket(raw, server_hostname=HOSTNAME)
+        with tls:
+            chunk = bytes(CHUNK)
+
+            def run() -> None:
+                for _ in range(total // CHUNK):
+                    tls.sendall(chunk)
+                if tls.recv(1) != b"k":
+                    raise RuntimeError("no acknowledgement")
+            wall, cpu = _measure(run)
+        receiver_cpu = float(child.stdout.readline())
+        if child.wait(timeout=60) != 0:
+            raise RuntimeError(f"sink exited with {child.returncode}")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        if child.stdout is not None:
+            child.stdout.close()
+    return wall, cpu, receiver_cpu
 
 
 # --- asyncio -----------------------------------------------------------------------------------

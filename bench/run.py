@@ -170,12 +170,17 @@ def tcp_rows(pki: PKI, p: Params) -> list[Row]:
         "asyncio": {"lucidtls": lambda: net.asyncio_bulk(pki, sc, p.bulk_tcp, "lucidtls"),
                     "stdlib": lambda: net.asyncio_bulk(pki, sc, p.bulk_tcp, "stdlib")},
     }
+    # "blocking" runs both ends as threads of this process: cryptography's AEAD holds the GIL,
+    # stdlib's SSL_read/SSL_write release it, so that row measures the GIL as much as TLS. The
+    # "process" rows put the receiver in a child process (bench/sink.py) for both.
+    titles = {"blocking": "bulk TCP blocking, both ends in one process (threads)",
+              "asyncio": "bulk TCP asyncio"}
     rows: list[Row] = []
     for mode, impls in runners.items():
-        thr = Row(f"tcp/{mode}", f"bulk TCP {mode}", "MB/s wall clock", "MB/s", "higher",
+        thr = Row(f"tcp/{mode}", titles[mode], "MB/s wall clock", "MB/s", "higher",
                   what + (" (lucidtls.connect/TLSServer vs ssl.wrap_socket)" if mode ==
                           "blocking" else " (lucidtls.aio vs asyncio ssl=)"))
-        cpu = Row(f"tcp/{mode}/cpu", f"bulk TCP {mode} CPU", "CPU ms per MB, both ends",
+        cpu = Row(f"tcp/{mode}/cpu", titles[mode] + ", CPU", "CPU ms per MB, both ends",
                   "ms/MB", "lower", "same transfer as the row above")
         for r in range(p.tcp_rounds):
             for name in _rotate(list(impls), r):
@@ -188,7 +193,34 @@ def tcp_rows(pki: PKI, p: Params) -> list[Row]:
                 thr.add(name, p.bulk_tcp / MB / wall)
                 cpu.add(name, 1000 * cpu_s / (p.bulk_tcp / MB))
         rows += [thr, cpu]
+    rows += _process_rows(pki, p)
     return rows
+
+
+def _process_rows(pki: PKI, p: Params) -> list[Row]:
+    what = (f"{BULK_SCENARIO.openssl_cipher}, {p.bulk_tcp // MIB} MiB over 127.0.0.1, blocking "
+            "sockets, receiver in a child process (bench/sink.py), same code for both")
+    thr = Row("tcp/process", "bulk TCP blocking, receiver in its own process", "MB/s wall clock",
+              "MB/s", "higher", what)
+    snd = Row("tcp/process/cpu-sender", "  sender CPU (this process)", "CPU ms per MB, sender",
+              "ms/MB", "lower", "same transfer as the row above")
+    rcv = Row("tcp/process/cpu-receiver", "  receiver CPU (child process)",
+              "CPU ms per MB, receiver (reported by the child)", "ms/MB", "lower",
+              "same transfer as the row above")
+    mb = p.bulk_tcp / MB
+    for r in range(p.tcp_rounds):
+        for name in _rotate(["lucidtls", "stdlib"], r):
+            try:
+                wall, cpu_s, cpu_r = net.process_bulk(pki, p.bulk_tcp, name)
+            except Exception as exc:  # noqa: BLE001 - reported as n/a
+                for row in (thr, snd, rcv):
+                    row.notes[name] = f"n/a ({type(exc).__name__}: {exc})"
+                traceback.print_exc(file=sys.stderr)
+                continue
+            thr.add(name, mb / wall)
+            snd.add(name, 1000 * cpu_s / mb)
+            rcv.add(name, 1000 * cpu_r / mb)
+    return [thr, snd, rcv]
 
 
 def idle_memory_rows(pki: PKI, p: Params) -> list[Row]:
