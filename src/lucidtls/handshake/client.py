@@ -24,6 +24,7 @@ from lucidtls.handshake.common import (
     Message,
     Procedure,
     Step,
+    certificate_message,
     check_extensions,
     decode,
     is_ip_address,
@@ -43,7 +44,6 @@ from lucidtls.wire.enums import (
 )
 from lucidtls.wire.messages import (
     Certificate13,
-    CertificateEntry,
     CertificateRequest13,
     CertificateVerify,
     ClientHello,
@@ -425,9 +425,8 @@ class ClientHandshake:
             self.io.trace("client_auth", outcome="no suitable certificate; sent empty")
             return
         cred, scheme = chosen
-        transcript.add(self.io.send_message(Certificate13(
-            cr.certificate_request_context,
-            [CertificateEntry(der, []) for der in cred.chain_der])))
+        transcript.add(self.io.send_message(certificate_message(
+            self.io, cred, tls13=True, context=cr.certificate_request_context)))
         signature = self.io.sign(scheme, cred.private_key,
                                  signatures.certificate_verify_input(
                                      transcript.digest(), server=False))

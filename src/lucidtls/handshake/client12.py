@@ -24,6 +24,7 @@ from lucidtls.handshake.common import (
     HandshakeResult,
     Message,
     Procedure,
+    certificate_message,
     check_extensions,
     decode,
     parse_certificates,
@@ -245,7 +246,7 @@ class Client12:
             self.io.trace("client_auth", outcome="no suitable certificate; sent empty")
             return
         cred, _ = chosen
-        self.hs.transcript.add(self.io.send_message(Certificate12(list(cred.chain_der))))
+        self.hs.transcript.add(self.io.send_message(certificate_message(self.io, cred, tls13=False)))
         self.sent_certificate = chosen
 
     # --- ClientKeyExchange (RFC 5246 §7.4.7) ----------------------------------------------

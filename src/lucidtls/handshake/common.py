@@ -13,11 +13,13 @@ from cryptography import x509
 
 from lucidtls.errors import CertificateError, DecodeError, ProtocolError, alert_error
 from lucidtls.wire.enums import AlertDescription, ExtensionType, HandshakeType, describe
+from lucidtls.wire.messages import Certificate12, Certificate13, CertificateEntry, Encoded
 
 if TYPE_CHECKING:
     from lucidtls.config import VerifyCallback
     from lucidtls.crypto.suites import Suite
     from lucidtls.info import ConnectionInfo
+    from lucidtls.pki.credentials import Credential
     from lucidtls.pki.trust import TrustStore, VerifiedChain
 
 
@@ -88,6 +90,25 @@ class HandshakeIO(Protocol):
     def reshaping(self) -> bool: ...
     def key_share_private(self, group: int) -> bytes | None: ...
     def sign(self, scheme: int, private_key: Any, content: bytes) -> bytes: ...
+
+
+def certificate_message(io: HandshakeIO, cred: Credential, tls13: bool,
+                        context: bytes = b"") -> Any:
+    """The Certificate message carrying *cred*'s chain (RFC 8446 §4.4.2 with *context* and no
+    entry extensions; RFC 5246 §7.4.2). Its encoding depends on the credential alone, so it is
+    kept on the credential; a hook that reshapes messages gets the message object instead."""
+    def build() -> Any:
+        if tls13:
+            return Certificate13(context, [CertificateEntry(der, []) for der in cred.chain_der])
+        return Certificate12(list(cred.chain_der))
+
+    if io.reshaping or context:
+        return build()
+    key = "certificate13" if tls13 else "certificate12"
+    raw = cred.encoded.get(key)
+    if raw is None:
+        raw = cred.encoded[key] = build().to_bytes()
+    return Encoded(raw)
 
 
 def decode(cls: Any, body: bytes) -> Any:

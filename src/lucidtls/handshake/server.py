@@ -20,6 +20,7 @@ from lucidtls.handshake.common import (
     Message,
     Procedure,
     Step,
+    certificate_message,
     decode,
     parse_certificates,
     require,
@@ -38,7 +39,6 @@ from lucidtls.wire.enums import (
 from lucidtls.wire.messages import (
     HRR_RANDOM,
     Certificate13,
-    CertificateEntry,
     CertificateRequest13,
     CertificateVerify,
     ClientHello,
@@ -301,8 +301,7 @@ class ServerHandshake:
     def send_certificate_and_verify(self) -> None:
         cred, scheme = self.credential, self.signature_scheme
         assert cred is not None and scheme is not None
-        self.transcript.add(self.io.send_message(
-            Certificate13(b"", [CertificateEntry(der, []) for der in cred.chain_der])))
+        self.transcript.add(self.io.send_message(certificate_message(self.io, cred, tls13=True)))
         content = signatures.certificate_verify_input(self.transcript.digest(), server=True)
         signature = self.io.sign(scheme, cred.private_key, content)
         self.transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))

@@ -25,6 +25,7 @@ from lucidtls.handshake.common import (
     HandshakeResult,
     Message,
     Procedure,
+    certificate_message,
     decode,
     parse_certificates,
     require,
@@ -263,7 +264,7 @@ class Server12:
     def send_certificate(self) -> None:
         assert self.credential is not None
         self.hs.transcript.add(self.io.send_message(
-            Certificate12(list(self.credential.chain_der))))
+            certificate_message(self.io, self.credential, tls13=False)))
 
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
     def send_server_key_exchange(self) -> None:

@@ -85,6 +85,12 @@ class Credential:
         return [cert.public_bytes(serialization.Encoding.DER) for cert in self.chain]
 
     @functools.cached_property
+    def encoded(self) -> dict[object, bytes]:
+        """Messages that depend on this credential alone, encoded once by the handshake (the
+        Certificate message, RFC 8446 §4.4.2 / RFC 5246 §7.4.2, is the same every time)."""
+        return {}
+
+    @functools.cached_property
     def leaf_names(self) -> tuple[frozenset[str], frozenset[str]]:
         """The leaf's subjectAltName DNS names (lower case) and IP addresses (as text), read
         once: a server matches SNI against them on every handshake."""

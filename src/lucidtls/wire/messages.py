@@ -68,6 +68,17 @@ class _Message:
         raise NotImplementedError
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A handshake message already framed (RFC 8446 §4), sent as it is: for messages that are
+    the same on every handshake. Only sent when no hook reshapes messages (hooks see objects)."""
+
+    raw: bytes
+
+    def to_bytes(self) -> bytes:
+        return self.raw
+
+
 def _empty_body(body: bytes, name: str) -> None:
     if body:
         raise DecodeError(f"{name} must have an empty body, has {len(body)} byte(s)")
