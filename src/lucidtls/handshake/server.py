@@ -409,9 +409,15 @@ class ServerHandshake:
                 "client Finished does not match the transcript")
         self.transcript.add(msg.raw)
         self.io.trace("finished", sender="client", verify_data=fin.verify_data)
-        self.resumption_master_secret = self.master.resumption_master_secret(
-            self.transcript.digest())
+        self._resumption = (self.master, self.transcript.digest())
         return None
+
+    @property
+    def resumption_master_secret(self) -> bytes:
+        """RFC 8446 §7.1 "res master" over ClientHello..client Finished. Only session tickets
+        need it, so it is derived when read, from the transcript hash kept at that point."""
+        master, transcript_hash = self._resumption
+        return master.resumption_master_secret(transcript_hash)
 
     def result(self, server_app: bytes, client_app: bytes, exporter: bytes) -> HandshakeResult:
         suite = self.suite_

@@ -13,21 +13,24 @@ from lucidtls.wire.enums import HandshakeType
 
 
 class Transcript:
-    __slots__ = ("_algorithm", "_hash", "messages")
+    __slots__ = ("_algorithm", "_digest", "_hash", "messages")
 
     def __init__(self) -> None:
         self.messages: list[bytes] = []
         self._hash: hashes.Hash | None = None
         self._algorithm: hashes.HashAlgorithm | None = None
+        self._digest: bytes | None = None  # digest() of the messages so far, once asked
 
     def add(self, raw: bytes) -> None:
         self.messages.append(raw)
+        self._digest = None
         if self._hash is not None:
             self._hash.update(raw)
 
     def start(self, algorithm: hashes.HashAlgorithm) -> None:
         """Fix the hash (the suite's) and hash everything seen so far."""
         self._algorithm = algorithm
+        self._digest = None
         self._hash = hashes.Hash(algorithm)
         for raw in self.messages:
             self._hash.update(raw)
@@ -38,9 +41,13 @@ class Transcript:
         return self._algorithm
 
     def digest(self) -> bytes:
-        """Transcript-Hash of all messages so far."""
-        assert self._hash is not None, "transcript hash not started"
-        return self._hash.copy().finalize()
+        """Transcript-Hash of all messages so far; computed once per transcript state (several
+        secrets and Finished values are derived from the same one)."""
+        digest = self._digest
+        if digest is None:
+            assert self._hash is not None, "transcript hash not started"
+            digest = self._digest = self._hash.copy().finalize()
+        return digest
 
     def fork(self) -> Transcript:
         """An independent copy (post-handshake authentication extends the handshake's
@@ -65,4 +72,4 @@ class Transcript:
         synthetic = bytes((HandshakeType.MESSAGE_HASH, 0, 0, len(digest))) + digest
         self.messages = []
         self._hash = hashes.Hash(self._algorithm)
-        self.add(synthetic)
+        self.add(synthetic)  # resets the kept digest
