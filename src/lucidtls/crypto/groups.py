@@ -15,12 +15,12 @@ Every malformed or invalid peer share raises ``IllegalParameter`` with a specifi
 from __future__ import annotations
 
 import hmac
-import re
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey, MLKEM768PublicKey
 
+from lucidtls.crypto.names import parse_name_list
 from lucidtls.errors import ConfigError, IllegalParameter
 from lucidtls.wire.enums import NamedGroup
 
@@ -64,17 +64,8 @@ _NAMES: dict[str, NamedGroup] = {
 
 def parse_group_names(text: str) -> list[NamedGroup]:
     """Parse a comma- or colon-separated list of group names (case-insensitive)."""
-    out: list[NamedGroup] = []
-    for raw in re.split(r"[,:]", text):
-        name = raw.strip()
-        if not name:
-            continue
-        group = _NAMES.get(name.lower())
-        if group is None:
-            raise ConfigError(f"unknown or unsupported group {name!r}")
-        if group not in out:
-            out.append(group)
-    return out
+    return parse_name_list(text, lambda name: _NAMES.get(name.lower()),
+                           "or unsupported group")
 
 
 def _check_supported(group: int) -> NamedGroup:

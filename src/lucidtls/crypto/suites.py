@@ -6,12 +6,11 @@ lives here and nowhere else; the rest of the stack asks this table instead of br
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 
-from lucidtls.errors import ConfigError
+from lucidtls.crypto.names import parse_name_list
 from lucidtls.wire.enums import CipherSuite, ProtocolVersion
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -157,14 +156,4 @@ def parse_suite_names(text: str) -> list[Suite]:
     Case-insensitive; duplicates are dropped keeping the first position. An unknown name raises
     ``ConfigError`` naming it.
     """
-    out: list[Suite] = []
-    for raw in re.split(r"[,:]", text):
-        name = raw.strip()
-        if not name:
-            continue
-        suite = _BY_NAME.get(name.upper())
-        if suite is None:
-            raise ConfigError(f"unknown cipher suite {name!r}")
-        if suite not in out:
-            out.append(suite)
-    return out
+    return parse_name_list(text, lambda name: _BY_NAME.get(name.upper()), "cipher suite")
