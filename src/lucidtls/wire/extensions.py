@@ -119,6 +119,21 @@ def _require_empty(data: bytes, name: str) -> None:
         raise DecodeError(f"{name} extension must be empty, has {len(data)} byte(s)")
 
 
+class _EmptyExtension:
+    """An extension whose extension_data is empty: any byte in it is a decode_error."""
+
+    __slots__ = ()
+    ext_type: ClassVar[ExtensionType]
+
+    def encode(self) -> bytes:
+        return b""
+
+    @classmethod
+    def decode(cls, data: bytes) -> Self:
+        _require_empty(data, cls.ext_type.name)
+        return cls()
+
+
 # --- server_name (RFC 6066 §3) ----------------------------------------------------------------
 _HOST_NAME = 0
 
@@ -162,18 +177,10 @@ class ServerNameList:
 
 
 @dataclass(frozen=True, slots=True)
-class ServerNameAck:
+class ServerNameAck(_EmptyExtension):
     """ServerHello / EncryptedExtensions ``server_name``: empty extension_data (RFC 6066 §3)."""
 
     ext_type: ClassVar[ExtensionType] = ExtensionType.server_name
-
-    def encode(self) -> bytes:
-        return b""
-
-    @classmethod
-    def decode(cls, data: bytes) -> ServerNameAck:
-        _require_empty(data, "server_name acknowledgement")
-        return cls()
 
 
 # --- supported_versions (RFC 8446 §4.2.1) -----------------------------------------------------
@@ -489,48 +496,24 @@ class PreSharedKeyServerHello:
 
 # --- empty-bodied extensions --------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class PostHandshakeAuth:
+class PostHandshakeAuth(_EmptyExtension):
     """RFC 8446 §4.2.6: empty extension_data."""
 
     ext_type: ClassVar[ExtensionType] = ExtensionType.post_handshake_auth
 
-    def encode(self) -> bytes:
-        return b""
-
-    @classmethod
-    def decode(cls, data: bytes) -> PostHandshakeAuth:
-        _require_empty(data, "post_handshake_auth")
-        return cls()
-
 
 @dataclass(frozen=True, slots=True)
-class ExtendedMasterSecret:
+class ExtendedMasterSecret(_EmptyExtension):
     """RFC 7627 §5.1: empty extension_data."""
 
     ext_type: ClassVar[ExtensionType] = ExtensionType.extended_master_secret
 
-    def encode(self) -> bytes:
-        return b""
-
-    @classmethod
-    def decode(cls, data: bytes) -> ExtendedMasterSecret:
-        _require_empty(data, "extended_master_secret")
-        return cls()
-
 
 @dataclass(frozen=True, slots=True)
-class EarlyDataIndication:
+class EarlyDataIndication(_EmptyExtension):
     """``early_data`` in ClientHello / EncryptedExtensions: empty (RFC 8446 §4.2.10)."""
 
     ext_type: ClassVar[ExtensionType] = ExtensionType.early_data
-
-    def encode(self) -> bytes:
-        return b""
-
-    @classmethod
-    def decode(cls, data: bytes) -> EarlyDataIndication:
-        _require_empty(data, "early_data")
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)
