@@ -97,6 +97,21 @@ def _validity(
     return start, end
 
 
+def _subject_builder(
+    common_name: str, key: PrivateKey, start: datetime.datetime, end: datetime.datetime
+) -> x509.CertificateBuilder:
+    """What every certificate we make starts with: subject, key, serial, validity and SKI."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())  # RFC 5280 §4.1.2.2: positive, ≤ 20 bytes
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+
+
 def make_ca(
     common_name: str = "lucidtls demo CA",
     key_type: str = "ecdsa-p256",
@@ -105,18 +120,11 @@ def make_ca(
     """A self-signed root CA (RFC 5280 §4.2.1.9: cA=TRUE, critical)."""
     key = generate_key(key_type)
     start, end = _validity(days, None, None)
-    name = _name(common_name)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
+        _subject_builder(common_name, key, start, end)
+        .issuer_name(_name(common_name))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, _signing_hash(key))
     )
     return Credential((cert,), key)
@@ -144,15 +152,9 @@ def issue_intermediate(
     start, end = _validity(days, None, None)
     end = min(end, ca.leaf.not_valid_after_utc)
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
+        _subject_builder(common_name, key, start, end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     cert = _issuer_extensions(builder, ca).sign(ca.private_key, _signing_hash(ca.private_key))
     return Credential((cert, *ca.chain), key)
@@ -227,16 +229,10 @@ def issue_certificate(
     )
     purpose = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
+        _subject_builder(common_name, key, start, end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage, critical=True)
         .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
