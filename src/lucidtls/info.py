@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lucidtls.wire.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme, describe
+from lucidtls.wire.enums import (
+    CipherSuite,
+    NamedGroup,
+    SignatureScheme,
+    describe,
+    version_label,
+)
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -32,10 +38,7 @@ class ConnectionInfo:
 
     @property
     def version_name(self) -> str:
-        try:
-            return ProtocolVersion(self.version).label
-        except ValueError:
-            return f"unknown(0x{self.version:04x})"
+        return version_label(self.version)
 
     @property
     def cipher_name(self) -> str:

@@ -28,6 +28,7 @@ from lucidtls.wire.enums import (
     ProtocolVersion,
     SignatureScheme,
     describe,
+    version_label,
 )
 
 HT = HandshakeType
@@ -73,11 +74,8 @@ def other(side: str) -> str:
     return "server" if side == "client" else "client"
 
 
-def version_name(v: int) -> str:
-    try:
-        return ProtocolVersion(v).label
-    except ValueError:
-        return f"0x{v:04x}"
+# The explain modules name versions as the handshake's error messages do.
+version_name = version_label
 
 
 def group_name(g: int) -> str:

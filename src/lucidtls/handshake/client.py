@@ -41,6 +41,9 @@ from lucidtls.wire.enums import (
     HandshakeType,
     NamedGroup,
     ProtocolVersion,
+    SignatureScheme,
+    describe,
+    version_label,
 )
 from lucidtls.wire.messages import (
     Certificate13,
@@ -175,7 +178,7 @@ class ClientHandshake:
         if sh.legacy_version not in offered:
             raise alert_error(A.protocol_version,
                               f"server chose version 0x{sh.legacy_version:04x}, but only "
-                              f"{', '.join(ProtocolVersion(v).label for v in offered)} enabled")
+                              f"{', '.join(version_label(v) for v in offered)} enabled")
         return int(sh.legacy_version)
 
     # --- HelloRetryRequest (RFC 8446 §4.1.4) ----------------------------------------------
@@ -199,9 +202,9 @@ class ClientHandshake:
         if ks_hrr is not None:
             group = ks_hrr.selected_group
             require(group in [int(g) for g in self.config.groups], A.illegal_parameter,
-                    f"HelloRetryRequest selected group {_group_name(group)}, not offered")
+                    f"HelloRetryRequest selected group {describe(NamedGroup, group)}, not offered")
             require(group not in self.key_shares, A.illegal_parameter,
-                    f"HelloRetryRequest asked for {_group_name(group)}, "
+                    f"HelloRetryRequest asked for {describe(NamedGroup, group)}, "
                     "for which a key share was already sent")
             share = KeyShare.generate(group, private_bytes=self.io.key_share_private(group))
             new_shares = {group: share}
@@ -255,7 +258,7 @@ class ClientHandshake:
         group = entry.entry.group
         if group not in self.key_shares:
             raise alert_error(A.illegal_parameter, f"ServerHello key_share uses "
-                              f"{_group_name(group)}, for which we sent no share")
+                              f"{describe(NamedGroup, group)}, for which we sent no share")
         shared_secret = self.key_shares[group].exchange(entry.entry.key_exchange)
         self.suite, self.group = suite, group
         self.io.set_version(TLS13)
@@ -329,7 +332,7 @@ class ClientHandshake:
         if cv.algorithm not in cfg.signature_schemes or \
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
             raise alert_error(A.illegal_parameter, f"server signed with "
-                              f"{_scheme_name(cv.algorithm)}, which we did not offer")
+                              f"{describe(SignatureScheme, cv.algorithm)}, which we did not offer")
         signatures.verify(cv.algorithm, self.peer_chain[0].public_key(),
                           signatures.certificate_verify_input(self.transcript.digest(),
                                                               server=True), cv.signature)
@@ -518,16 +521,6 @@ def _unknown(extensions: list[tuple[int, bytes]]) -> set[int]:
     return {t for t, _ in extensions if t not in known}
 
 
-def _group_name(group: int) -> str:
-    try:
-        return NamedGroup(group).name
-    except ValueError:
-        return f"0x{group:04x}"
-
-
-def _scheme_name(scheme: int) -> str:
-    from lucidtls.wire.enums import SignatureScheme, describe
-    return describe(SignatureScheme, scheme)
 
 
 __all__ = ["ClientHandshake", "alert_error", "choose_client_credential"]

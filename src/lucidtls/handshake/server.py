@@ -35,6 +35,8 @@ from lucidtls.wire.enums import (
     ExtensionType,
     HandshakeType,
     ProtocolVersion,
+    describe_list,
+    version_label,
 )
 from lucidtls.wire.messages import (
     HRR_RANDOM,
@@ -134,11 +136,11 @@ class ServerHandshake:
             offered = [TLS12] if ch.legacy_version >= TLS12 else []
         version = negotiate.choose_version(offered, enabled)
         if version is None:
-            names = ", ".join(_version_label(v) for v in offered) or \
-                _version_label(ch.legacy_version)
+            names = ", ".join(version_label(v) for v in offered) or \
+                version_label(ch.legacy_version)
             raise alert_error(A.protocol_version,
                               f"client offers {names}; we support "
-                              f"{', '.join(_version_label(v) for v in enabled)}")
+                              f"{', '.join(version_label(v) for v in enabled)}")
         self.io.trace("version", offered=offered, chosen=version)
         return version
 
@@ -152,7 +154,7 @@ class ServerHandshake:
         suite = negotiate.choose_suite(ch.cipher_suites, cfg.cipher_suites, TLS13)
         if suite is None:
             raise alert_error(A.handshake_failure, "no TLS 1.3 cipher suite in common (client "
-                              f"offers {_suite_names(ch.cipher_suites)})")
+                              f"offers {describe_list(CipherSuite, ch.cipher_suites)})")
         self.suite = suite
 
         groups = ch.view(X.SupportedGroups)
@@ -431,15 +433,3 @@ class ServerHandshake:
                                write_secret=server_app, exporter_master_secret=exporter,
                                client_random=self.client_random,
                                server_random=self.server_random)
-
-
-def _version_label(v: int) -> str:
-    try:
-        return ProtocolVersion(v).label
-    except ValueError:
-        return f"0x{v:04x}"
-
-
-def _suite_names(ids: list[int]) -> str:
-    from lucidtls.wire.enums import describe
-    return ", ".join(describe(CipherSuite, i) for i in ids[:8]) + (" …" if len(ids) > 8 else "")

@@ -41,6 +41,8 @@ from lucidtls.wire.enums import (
     NamedGroup,
     ProtocolVersion,
     describe,
+    describe_list,
+    version_label,
 )
 from lucidtls.wire.messages import (
     DOWNGRADE_TLS12,
@@ -143,7 +145,7 @@ class Server12:
         require(_SCSV_FALLBACK not in ch.cipher_suites or client_max >= ours,
                 A.inappropriate_fallback,
                 f"client signals a fallback (TLS_FALLBACK_SCSV) to "
-                f"{_version_label(client_max)}, but we support {_version_label(ours)}")
+                f"{version_label(client_max)}, but we support {version_label(ours)}")
         # RFC 5246 §7.4.1.2: the list MUST contain the null method; we select it.
         require(0 in ch.legacy_compression_methods, A.illegal_parameter,
                 "ClientHello compression methods do not include null (0)")
@@ -221,14 +223,14 @@ class Server12:
         ours12 = [s for s in offered if s in SUITES and SUITES[s].version == TLS12]
         if not ours12:
             return ("client offers no TLS 1.2 AEAD suite lucidtls accepts; CBC, RC4, 3DES, "
-                    f"export and NULL suites are refused (client offers {_suite_names(offered)})")
+                    f"export and NULL suites are refused (client offers {describe_list(CipherSuite, offered)})")
         if not any(s in enabled for s in ours12):
             return (f"no enabled TLS 1.2 cipher suite in common (client offers "
-                    f"{_suite_names(offered)}; RSA key transport needs allow_rsa_key_exchange)")
+                    f"{describe_list(CipherSuite, offered)}; RSA key transport needs allow_rsa_key_exchange)")
         if self.group is None and all(SUITES[s].kx == "ECDHE" for s in ours12):
             return "no ECDHE group in common (TLS 1.2 uses x25519, P-256 or P-384)"
         return ("no certificate fits a cipher suite in common (client offers "
-                f"{_suite_names(ours12)} and signature schemes "
+                f"{describe_list(CipherSuite, ours12)} and signature schemes "
                 f"{[describe_scheme(s) for s in self.client_schemes]})")
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
@@ -397,16 +399,3 @@ class Server12:
 def describe_scheme(scheme: int) -> str:
     from lucidtls.wire.enums import SignatureScheme
     return describe(SignatureScheme, scheme)
-
-
-def _version_label(v: int) -> str:
-    try:
-        return ProtocolVersion(v).label
-    except ValueError:
-        return f"0x{v:04x}"
-
-
-def _suite_names(ids: list[int]) -> str:
-    names = [f"0x{i:04x}" if describe(CipherSuite, i).startswith("unknown") else
-             describe(CipherSuite, i) for i in ids[:8]]
-    return ", ".join(names) + (" …" if len(ids) > 8 else "")

@@ -18,6 +18,20 @@ def describe(enum_cls: type[IntEnum], value: int) -> str:
         return f"unknown(0x{value:04x})"
 
 
+def version_label(value: int) -> str:
+    """``TLSv1.3`` for a known protocol version, ``0x....`` otherwise."""
+    try:
+        return ProtocolVersion(value).label
+    except ValueError:
+        return f"0x{value:04x}"
+
+
+def describe_list(enum_cls: type[IntEnum], values: list[int], limit: int = 8) -> str:
+    """``a, b, c …``: the first *limit* values by name (for error messages)."""
+    return ", ".join(describe(enum_cls, v) for v in values[:limit]) + \
+        (" …" if len(values) > limit else "")
+
+
 class ContentType(IntEnum):
     CHANGE_CIPHER_SPEC = 20
     ALERT = 21
