@@ -142,26 +142,23 @@ def wrap_client(sock: socket.socket, config: ClientConfig | None = None,
                 server_hostname: str | None = None, *, hooks: Hooks | None = None,
                 observer: Callable[[TraceEvent], None] | None = None,
                 do_handshake: bool = True) -> TLSSocket:
-    tls = TLSSocket(sock, ClientConnection(config, server_hostname, hooks=hooks,
-                                           observer=observer))
-    if do_handshake:
-        try:
-            tls.do_handshake()
-        except BaseException:
-            sock.close()
-            raise
-    return tls
+    conn = ClientConnection(config, server_hostname, hooks=hooks, observer=observer)
+    return _wrap(sock, conn, do_handshake)
 
 
 def wrap_server(sock: socket.socket, config: ServerConfig, *, hooks: Hooks | None = None,
                 observer: Callable[[TraceEvent], None] | None = None,
                 do_handshake: bool = True) -> TLSSocket:
-    tls = TLSSocket(sock, ServerConnection(config, hooks=hooks, observer=observer))
+    return _wrap(sock, ServerConnection(config, hooks=hooks, observer=observer), do_handshake)
+
+
+def _wrap(sock: socket.socket, conn: Connection, do_handshake: bool) -> TLSSocket:
+    tls = TLSSocket(sock, conn)
     if do_handshake:
         try:
             tls.do_handshake()
         except BaseException:
-            sock.close()
+            sock.close()  # a failed handshake leaves nothing usable behind
             raise
     return tls
 
