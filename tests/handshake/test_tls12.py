@@ -21,6 +21,7 @@ from lucidtls.wire.enums import (
     CipherSuite,
     ContentType,
     ExtensionType,
+    HandshakeType,
     NamedGroup,
     ProtocolVersion,
 )
@@ -370,6 +371,21 @@ def test_hello_request_during_the_handshake_is_ignored(trust, creds):
 
     client, server = handshake(cc, sc, to_client=inject)
     assert client.info.version == V.TLS1_2
+
+
+def test_hello_request_with_a_body_is_a_decode_error(trust, creds):
+    cc, sc = configs(trust, creds, server={"versions": ONLY12})
+    bad = bytes((ContentType.HANDSHAKE, 3, 3, 0, 5, HandshakeType.HELLO_REQUEST, 0, 0, 1, 0))
+    flights = []
+
+    def inject(data: bytes) -> bytes:
+        flights.append(data)
+        return data + bad if len(flights) == 1 else data
+
+    with pytest.raises(ProtocolError) as info:
+        connect(cc, sc, to_client=inject)
+    assert info.value.alert == A.decode_error
+    assert "HelloRequest" in info.value.reason
 
 
 def test_client_hello_after_handshake_is_refused(trust, creds):
