@@ -13,7 +13,6 @@ import datetime
 import re
 import shutil
 import socket
-import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import issue_certificate, make_ca, write_pem
 from lucidtls.pki.trust import TrustStore
 from lucidtls.wire.enums import AlertDescription
+from tests.interop.peers import Process
 
 A = AlertDescription
 OPENSSL = shutil.which("openssl")
@@ -77,76 +77,14 @@ def pki(tmp_path_factory: pytest.TempPathFactory, demo_ca: Credential, other_ca:
 
 
 # --- spawned OpenSSL ---------------------------------------------------------------------------
-class Tool:
-    """An openssl process; its stdout+stderr are collected by a thread so waits can time out.
-    Used as a context manager it is always killed."""
+class Tool(Process):
+    """The shared peer process; here every pattern waited for is a regular expression."""
 
-    def __init__(self, argv: list[str]) -> None:
-        self.argv = argv
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self._buf = bytearray()
-        self._cond = threading.Condition()
-        self._eof = False
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        while chunk := self.proc.stdout.read1(65536):
-            with self._cond:
-                self._buf += chunk
-                self._cond.notify_all()
-        with self._cond:
-            self._eof = True
-            self._cond.notify_all()
-
-    @property
-    def text(self) -> str:
-        with self._cond:
-            return self._buf.decode("utf-8", "replace")
-
-    def wait_for(self, pattern: str, count: int = 1) -> re.Match[str]:
-        """Wait until the regex *pattern* has matched *count* times; fail with the output if
-        the tool exits or the time runs out first."""
-        regex = re.compile(pattern)
-        with self._cond:
-            self._cond.wait_for(lambda: len(regex.findall(self._decoded())) >= count
-                                or self._eof, TIMEOUT)
-            found = list(regex.finditer(self._decoded()))
-        if len(found) >= count:
-            return found[-1]
-        raise AssertionError(f"{' '.join(self.argv)}: no {pattern!r} x{count} in:\n{self.text}")
-
-    def _decoded(self) -> str:
-        return self._buf.decode("utf-8", "replace")
-
-    def write(self, data: bytes) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def wait_exit(self) -> int:
-        try:
-            return self.proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"openssl did not exit:\n{self.text}") from None
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(TIMEOUT)
-        for f in (self.proc.stdin, self.proc.stdout):
-            if f is not None:
-                try:
-                    f.close()
-                except OSError:
-                    pass
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.kill()
+    def wait_for(self, pattern: bytes | str | re.Pattern[bytes], *, count: int = 1,
+                 timeout: float = TIMEOUT) -> re.Match[bytes]:
+        if isinstance(pattern, str):
+            pattern = re.compile(pattern.encode())
+        return super().wait_for(pattern, count=count, timeout=timeout)
 
 
 def s_client(port: int, pki: Pki, *extra: str) -> Tool:
@@ -165,7 +103,7 @@ def s_server(pki: Pki, *extra: str) -> tuple[Tool, int]:
     try:
         port = int(tool.wait_for(r"ACCEPT \S+:(\d+)").group(1))
     except BaseException:
-        tool.kill()
+        tool.stop()
         raise
     return tool, port
 
@@ -245,7 +183,7 @@ def test_our_server_requires_and_gets_a_certificate(pki, trust):
     with OurServer(server_config(pki, trust)) as server, \
             s_client(server.port, pki, *cert_args(pki, "alice")) as client:
         client.wait_for(r"hello CN=alice")
-        client.wait_exit()
+        client.wait()
     assert server.error is None, server.error
     assert server.tls is not None
     info = server.tls.info
@@ -273,7 +211,7 @@ def test_our_server_refuses_s_client(pki, trust, name, alert, words):
             s_client(server.port, pki, *args) as client:
         # s_client has finished its side of the handshake; the alert arrives on its next read.
         client.wait_for(rf"alert {words}.*SSL alert number {int(alert)}")
-        client.wait_exit()
+        client.wait()
     assert isinstance(server.error, CertificateError), server.error
     assert server.error.alert == alert
 
@@ -292,7 +230,7 @@ def test_our_server_post_handshake_auth_with_s_client(pki, trust):
     with OurServer(cfg, request_after_handshake) as server, \
             s_client(server.port, pki, "-enable_pha", *cert_args(pki, "alice")) as client:
         client.wait_for(r"pha CN=alice")
-        client.wait_exit()
+        client.wait()
     assert server.error is None, server.error
     assert PostHandshakeAuth(True, "CN=alice") in server.result
     info = server.tls.info
@@ -328,7 +266,7 @@ def test_s_server_refuses_our_client(pki, trust, name, alert):
         with pytest.raises(PeerAlertError) as err, connect_to(port, cc) as tls:
             # TLS 1.3: our handshake ends with our Finished; the refusal comes with the next read.
             tls.recv()
-        server.wait_exit()
+        server.wait()
     assert err.value.alert == alert, server.text
     if name is None:
         assert "peer did not return a certificate" in server.text.lower(), server.text
