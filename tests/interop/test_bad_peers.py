@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from lucidtls.pki.issue import write_pem
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import AlertDescription, ExtensionType, ProtocolVersion
 from lucidtls.wire.messages import ClientHello
+from tests.interop.peers import Process, free_port
 
 pytestmark = pytest.mark.interop
 
@@ -48,60 +48,26 @@ needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl not installe
 # --- helpers (also used by tests/handshake/test_certificates.py) -------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
 def pem_files(tmp_path: Path, cred: Credential, name: str = "server") -> tuple[Path, Path]:
     return (write_pem(tmp_path / f"{name}.pem", cred.chain),
             write_pem(tmp_path / f"{name}.key", cred.private_key))
 
 
-class OpenSSLServer:
-    """``openssl s_server`` on a loopback port; its output collected in the background."""
+class OpenSSLServer(Process):
+    """``openssl s_server`` on a loopback port (the shared peer process)."""
 
     def __init__(self, tmp_path: Path, cred: Credential, *args: str) -> None:
         assert OPENSSL is not None
         cert, key = pem_files(tmp_path, cred)
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [OPENSSL, "s_server", "-accept", f"{LOOPBACK}:{self.port}", "-cert", str(cert),
-             "-key", str(key), *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self._lines: list[str] = []
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._ready.wait(TIMEOUT):
+        port = free_port()
+        super().__init__([OPENSSL, "s_server", "-accept", f"{LOOPBACK}:{port}", "-cert", cert,
+                          "-key", key, *args])
+        self.port = port
+        try:
+            self.wait_for("ACCEPT")
+        except BaseException:
             self.stop()
-            raise RuntimeError(f"s_server did not start: {self.output}")
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            line = raw.decode(errors="replace")
-            self._lines.append(line)
-            if line.startswith("ACCEPT"):
-                self._ready.set()
-        self._ready.set()
-
-    @property
-    def output(self) -> str:
-        return "".join(self._lines)
-
-    def wait_for(self, text: str) -> bool:
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            if text in self.output:
-                return True
-            time.sleep(0.05)
-        return False
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=TIMEOUT)
+            raise
 
 
 @contextlib.contextmanager
@@ -201,7 +167,7 @@ def test_tls12_server_hello_from_openssl(tmp_path, server_cred, trust):
             wrap_client(sock, cc, "localhost", hooks=Hooks(shape=also_tls12))
         assert info.value.alert == A.protocol_version
         assert "0x0303" in info.value.reason or "TLS" in info.value.reason, info.value.reason
-        assert server.wait_for(f"alert number {int(A.protocol_version)}"), server.output
+        assert server.wait_for(f"alert number {int(A.protocol_version)}")
 
 
 @needs_openssl
