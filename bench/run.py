@@ -72,6 +72,12 @@ class Row:
         return {impl: median(xs) for impl, xs in self.samples.items()}
 
     def ratio(self, a: str, b: str) -> float | None:
+        """The median of the per-round ratios a/b (the issue's "medians of ratios"): both were
+        measured in the same round, minutes apart at most, so drift of the machine's load
+        between rounds cancels. If a round is missing for either, the ratio of the medians."""
+        xs, ys = self.samples.get(a), self.samples.get(b)
+        if xs and ys and len(xs) == len(ys) and all(ys):
+            return median([x / y for x, y in zip(xs, ys)])
         m = self.medians()
         x, y = m.get(a), m.get(b)
         return x / y if x is not None and y else None
