@@ -11,7 +11,8 @@ TLS 1.2 the scheme only names the hash, any supported curve may sign (RFC 8446 Â
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +34,23 @@ class _Rule:
     kind: str  # "ecdsa" | "ed25519" | "rsa_pss" | "rsa_pkcs1"
     hash: type[hashes.HashAlgorithm] | None
     curve: type[ec.EllipticCurve] | None = None
+    # The stateless ``cryptography`` objects of this scheme, built once rather than per
+    # signature: the hash instance, and ECDSA(hash) or the RSA padding.
+    hash_instance: hashes.HashAlgorithm | None = field(init=False, default=None)
+    algorithm: ec.ECDSA | padding.AsymmetricPadding | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        h = self.hash() if self.hash is not None else None
+        algorithm: ec.ECDSA | padding.AsymmetricPadding | None = None
+        if h is not None:
+            algorithm = (ec.ECDSA(h) if self.kind == "ecdsa" else _pss(h)
+                         if self.kind == "rsa_pss" else padding.PKCS1v15())
+        object.__setattr__(self, "hash_instance", h)
+        object.__setattr__(self, "algorithm", algorithm)
+
+
+def _pss(hash_alg: hashes.HashAlgorithm) -> padding.PSS:
+    return padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size)
 
 
 _RULES: dict[SignatureScheme, _Rule] = {
@@ -154,10 +172,6 @@ def schemes_for_key(private_key: PrivateKeyTypes, version: int) -> list[Signatur
     return []
 
 
-def _pss(hash_alg: hashes.HashAlgorithm) -> padding.PSS:
-    return padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size)
-
-
 def sign(scheme: int, private_key: PrivateKeyTypes, data: bytes) -> bytes:
     """Sign *data* (the full message; hashing is part of the scheme).
 
@@ -166,16 +180,14 @@ def sign(scheme: int, private_key: PrivateKeyTypes, data: bytes) -> bytes:
     rule = _rule(scheme)
     if rule is None or not key_matches_scheme(private_key, scheme):
         raise ConfigError(f"cannot sign with {_name(scheme)} using a {type(private_key).__name__}")
-    h = rule.hash() if rule.hash is not None else None
-    if isinstance(private_key, ec.EllipticCurvePrivateKey):
-        assert h is not None
-        return private_key.sign(data, ec.ECDSA(h))
-    if isinstance(private_key, ed25519.Ed25519PrivateKey):
-        return private_key.sign(data)
-    assert isinstance(private_key, rsa.RSAPrivateKey) and h is not None
-    if rule.kind == "rsa_pss":
-        return private_key.sign(data, _pss(h), h)
-    return private_key.sign(data, padding.PKCS1v15(), h)
+    # key_matches_scheme checked the key's type: the casts below only inform the type checker.
+    h, algorithm = rule.hash_instance, rule.algorithm
+    if rule.kind == "ecdsa":
+        return cast(ec.EllipticCurvePrivateKey, private_key).sign(data, cast(ec.ECDSA, algorithm))
+    if rule.kind == "ed25519":
+        return cast(ed25519.Ed25519PrivateKey, private_key).sign(data)
+    return cast(rsa.RSAPrivateKey, private_key).sign(
+        data, cast(padding.AsymmetricPadding, algorithm), cast(hashes.HashAlgorithm, h))
 
 
 def verify(
@@ -199,17 +211,18 @@ def verify(
             f"signature scheme {_name(scheme)} does not match the peer's "
             f"{type(public_key).__name__.lstrip('_')}"
         )
-    h = rule.hash() if rule.hash is not None else None
+    # key_matches_scheme checked the key's type: the casts below only inform the type checker.
+    h, algorithm = rule.hash_instance, rule.algorithm
     try:
-        if isinstance(public_key, ec.EllipticCurvePublicKey):
-            assert h is not None
-            public_key.verify(signature, data, ec.ECDSA(h))
-        elif isinstance(public_key, ed25519.Ed25519PublicKey):
-            public_key.verify(signature, data)
+        if rule.kind == "ecdsa":
+            cast(ec.EllipticCurvePublicKey, public_key).verify(
+                signature, data, cast(ec.ECDSA, algorithm))
+        elif rule.kind == "ed25519":
+            cast(ed25519.Ed25519PublicKey, public_key).verify(signature, data)
         else:
-            assert isinstance(public_key, rsa.RSAPublicKey) and h is not None
-            pad = _pss(h) if rule.kind == "rsa_pss" else padding.PKCS1v15()
-            public_key.verify(signature, data, pad, h)
+            cast(rsa.RSAPublicKey, public_key).verify(
+                signature, data, cast(padding.AsymmetricPadding, algorithm),
+                cast(hashes.HashAlgorithm, h))
     except InvalidSignature:
         raise CryptoError(f"{_name(scheme)} signature did not verify") from None
 
