@@ -73,6 +73,12 @@ def _expand_label_keyed(keyed: _hmac.HMAC, label: bytes, context: bytes, length:
     return keyed.finalize()[:length]
 
 
+@functools.lru_cache(maxsize=64)
+def _label_info(label: bytes, length: int) -> bytes:
+    """The whole HKDF-Expand-Label input block for an empty context (key, iv, finished, ...)."""
+    return _label_prefix(label, length) + b"\x00\x01"
+
+
 class _Expander:
     """One secret, keyed into an HMAC once, for several HKDF-Expand-Label calls."""
 
@@ -82,7 +88,11 @@ class _Expander:
         self._keyed = _hmac.HMAC(secret, hash)
 
     def expand_label(self, label: bytes, context: bytes, length: int) -> bytes:
-        return _expand_label_keyed(self._keyed.copy(), label, context, length)
+        # _expand_label_keyed on a copy, inlined: this runs a dozen times per handshake side.
+        h = self._keyed.copy()
+        h.update(b"".join((_label_prefix(label, length), bytes((len(context),)), context,
+                           b"\x01")))
+        return h.finalize()[:length]
 
 
 def derive_secret(hash: _HashAlg, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
@@ -214,8 +224,13 @@ class MasterSecret:
 # --- TLS 1.3 free functions ----------------------------------------------------------------------
 def traffic_keys(suite: Suite, secret: bytes) -> tuple[bytes, bytes]:
     """(write_key, write_iv) from a traffic secret (RFC 8446 §7.3)."""
-    expander = _Expander(suite.hash, secret)
-    return expander.expand_label(b"key", b"", suite.key_len), expander.expand_label(b"iv", b"", 12)
+    # Two expansions of one secret with empty contexts: one keyed HMAC, its copy for the key.
+    key_len = suite.key_len
+    keyed = _hmac.HMAC(secret, suite.hash)
+    for_key = keyed.copy()
+    for_key.update(_label_info(b"key", key_len))
+    keyed.update(_label_info(b"iv", 12))
+    return for_key.finalize()[:key_len], keyed.finalize()[:12]
 
 
 def next_traffic_secret(hash: _HashAlg, secret: bytes) -> bytes:
@@ -225,7 +240,10 @@ def next_traffic_secret(hash: _HashAlg, secret: bytes) -> bytes:
 
 def finished_key(hash: _HashAlg, base_key: bytes) -> bytes:
     """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) (RFC 8446 §4.4.4)."""
-    return hkdf_expand_label(hash, base_key, b"finished", b"", hash.digest_size)
+    size = hash.digest_size
+    keyed = _hmac.HMAC(base_key, hash)
+    keyed.update(_label_info(b"finished", size))
+    return keyed.finalize()
 
 
 def finished_verify_data(hash: _HashAlg, base_key: bytes, transcript_hash: bytes) -> bytes:
