@@ -85,10 +85,26 @@ class Reader:
 
     # --- vectors --------------------------------------------------------------------------
     def vec8(self, what: str = "vector", min_len: int = 0) -> bytes:
-        return self._vec(self.u8(what), what, min_len)
+        pos = self._pos  # u8 and _vec, inlined: the decoders' most frequent read
+        if pos >= self._end:
+            self._take(1, what)
+        self._pos = pos + 1
+        return self._vec(self._data[pos], what, min_len)
 
     def vec16(self, what: str = "vector", min_len: int = 0) -> bytes:
-        return self._vec(self.u16(what), what, min_len)
+        pos = self._pos  # u16 and _vec, inlined: the decoders' most frequent read
+        if pos + 2 > self._end:
+            self._take(2, what)
+        data = self._data
+        n = (data[pos] << 8) | data[pos + 1]
+        if n < min_len:
+            raise DecodeError(f"{what} is {n} byte(s), shorter than the minimum {min_len}")
+        start = pos + 2
+        if n > self._end - start:
+            self._pos = start
+            self._take(n, what)
+        self._pos = start + n
+        return data[start:start + n]
 
     def vec24(self, what: str = "vector", min_len: int = 0) -> bytes:
         return self._vec(self.u24(what), what, min_len)
@@ -155,10 +171,22 @@ class Writer:
         return self
 
     def vec8(self, b: bytes) -> Writer:
-        return self._vec(b, 1)
+        if len(b) > 0xFF:
+            raise ValueError(f"{len(b)} bytes do not fit a 1-byte length prefix")
+        buf = self._buf
+        buf.append(len(b))
+        buf += b
+        return self
 
     def vec16(self, b: bytes) -> Writer:
-        return self._vec(b, 2)
+        n = len(b)
+        if n > 0xFFFF:
+            raise ValueError(f"{n} bytes do not fit a 2-byte length prefix")
+        buf = self._buf
+        buf.append(n >> 8)
+        buf.append(n & 0xFF)
+        buf += b
+        return self
 
     def vec24(self, b: bytes) -> Writer:
         return self._vec(b, 3)

@@ -11,6 +11,7 @@ Every ``decode`` is strict: a truncated or over-long field or a trailing byte ra
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, Self, TypeVar
 
@@ -51,11 +52,20 @@ def read_extensions(r: Reader, what: str = "extensions") -> RawExtensions:
     return out
 
 
+_EXTENSION_HEADER = struct.Struct(">HH")  # extension_type, extension_data length
+
+
 def write_extensions(w: Writer, extensions: RawExtensions) -> None:
     """Write the u16-length-prefixed extension block, in the given order."""
-    with w.prefixed(2):
-        for ext_type, data in extensions:
-            w.u16(ext_type).vec16(data)
+    parts: list[bytes] = []
+    for ext_type, data in extensions:
+        try:
+            parts.append(_EXTENSION_HEADER.pack(ext_type, len(data)))
+        except struct.error:
+            raise ValueError(f"extension {ext_type} with {len(data)} bytes of data does not "
+                             "fit its u16 fields") from None
+        parts.append(data)
+    w.vec16(b"".join(parts))
 
 
 def encode_extensions(extensions: RawExtensions) -> bytes:
