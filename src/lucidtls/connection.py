@@ -98,6 +98,9 @@ class Hooks:
     first_record_version: int | None = None
 
 
+_NO_HOOKS = Hooks()  # the default: read, never changed
+
+
 class Connection:
     """Common machinery of ``ClientConnection`` and ``ServerConnection``."""
 
@@ -106,7 +109,7 @@ class Connection:
     def __init__(self, config: ClientConfig | ServerConfig, *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
         self.config = config
-        self._hooks = hooks or Hooks()
+        self._hooks = hooks or _NO_HOOKS
         self._observer = observer
         self._record = RecordLayer()
         self._hs_reader = HandshakeReader()
@@ -125,7 +128,10 @@ class Connection:
         # Looked up once per connection (SSLKEYLOGFILE is in os.environ), not per secret.
         self._keylog_path = config.keylog_path()
         self.info: ConnectionInfo | None = None
-        self.trace_log: list[TraceEvent] | None = None  # set to [] to record
+        self._trace_log: list[TraceEvent] | None = None
+        # Whether anybody observes trace events: guards call sites whose arguments cost. A
+        # plain attribute (read a dozen times per handshake), kept in step by trace_log's setter.
+        self.tracing = observer is not None
 
     # --- public API -----------------------------------------------------------------------
     @property
@@ -506,17 +512,22 @@ class Connection:
         self._keylog.flush()
 
     @property
-    def tracing(self) -> bool:
-        """Whether anybody observes trace events: guards call sites whose arguments cost."""
-        return self._observer is not None or self.trace_log is not None
+    def trace_log(self) -> list[TraceEvent] | None:
+        """Trace events recorded so far; set to ``[]`` to start recording."""
+        return self._trace_log
+
+    @trace_log.setter
+    def trace_log(self, log: list[TraceEvent] | None) -> None:
+        self._trace_log = log
+        self.tracing = self._observer is not None or log is not None
 
     def trace(self, kind: str, **fields: Any) -> None:
         """Record a trace event (free when nobody observes)."""
-        if self._observer is None and self.trace_log is None:
+        if not self.tracing:
             return
         event = TraceEvent(kind, fields)
-        if self.trace_log is not None:
-            self.trace_log.append(event)
+        if self._trace_log is not None:
+            self._trace_log.append(event)
         if self._observer is not None:
             self._observer(event)
 

@@ -110,7 +110,10 @@ class HasExtensions:
         return None
 
     def has_ext(self, ext_type: int) -> bool:
-        return any(t == ext_type for t, _ in self.extensions)
+        for t, _ in self.extensions:
+            if t == ext_type:
+                return True
+        return False
 
     def view(self, view_cls: type[V]) -> V | None:
         """The extension parsed with *view_cls* (strict), or ``None`` when absent."""
