@@ -164,8 +164,11 @@ class ClientHandshake:
         # What we really offered (a version without a usable suite is left out of the hello)
         # and our configuration allows (a hook may have reshaped the hello).
         assert self.client_hello is not None
-        ours = self.client_hello.view(X.SupportedVersionsClient)
-        sent = ours.versions if ours is not None else [self.client_hello.legacy_version]
+        if self.io.reshaping:
+            ours = self.client_hello.view(X.SupportedVersionsClient)
+            sent = ours.versions if ours is not None else [self.client_hello.legacy_version]
+        else:  # the hello went out as built from the template
+            sent = list(hello_template(self.config).versions)
         offered = [v for v in sent if v in self.config.versions]
         sv = sh.view(X.SupportedVersionsServer)
         if sv is not None:
@@ -511,14 +514,15 @@ def choose_client_credential(credentials: tuple[Credential, ...],
 
 
 def _issued_under(cred: Credential, names: set[bytes]) -> bool:
-    return any(c.issuer.public_bytes() in names or c.subject.public_bytes() in names
-               for c in cred.chain)
+    return not cred.chain_names.isdisjoint(names)
+
+
+_KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
 
 def _unknown(extensions: list[tuple[int, bytes]]) -> set[int]:
     """Extensions we do not recognise are ignored (RFC 8446 §4.2)."""
-    known = {int(e) for e in ExtensionType}
-    return {t for t, _ in extensions if t not in known}
+    return {t for t, _ in extensions if t not in _KNOWN_EXTENSIONS}
 
 
 

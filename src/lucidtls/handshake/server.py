@@ -287,7 +287,16 @@ class ServerHandshake:
         self.transcript.add(self.io.send_message(EncryptedExtensions(exts)))
 
     def certificate_request_extensions(self) -> list[tuple[int, bytes]]:
-        """RFC 8446 §4.3.2: the schemes we verify, and the CAs we trust for clients."""
+        """RFC 8446 §4.3.2: the schemes we verify, and the CAs we trust for clients. They
+        depend on the (frozen) configuration alone, so they are encoded once and kept on it."""
+        cfg = self.config
+        cached: list[tuple[int, bytes]] | None = cfg.__dict__.get("_certificate_request_exts")
+        if cached is None:
+            cached = self._build_certificate_request_extensions()
+            object.__setattr__(cfg, "_certificate_request_exts", cached)
+        return list(cached)
+
+    def _build_certificate_request_extensions(self) -> list[tuple[int, bytes]]:
         cfg = self.config
         exts: list[tuple[int, bytes]] = [(E.signature_algorithms, X.SignatureAlgorithms(
             [int(s) for s in cfg.signature_schemes]).encode())]

@@ -85,6 +85,12 @@ class Credential:
         return [cert.public_bytes(serialization.Encoding.DER) for cert in self.chain]
 
     @functools.cached_property
+    def chain_names(self) -> frozenset[bytes]:
+        """The DER issuer and subject names of every certificate in the chain, read once: a
+        client matches them against a CertificateRequest's certificate_authorities."""
+        return frozenset(name.public_bytes() for c in self.chain for name in (c.issuer, c.subject))
+
+    @functools.cached_property
     def encoded(self) -> dict[object, bytes]:
         """Messages that depend on this credential alone, encoded once by the handshake (the
         Certificate message, RFC 8446 §4.4.2 / RFC 5246 §7.4.2, is the same every time)."""
