@@ -199,7 +199,11 @@ class Writer:
         return self
 
     def u16_list(self, values: list[int] | tuple[int, ...]) -> Writer:
-        return self.vec16(b"".join(int(v).to_bytes(2, "big") for v in values))
+        try:
+            packed = struct.pack(f">{len(values)}H", *values)
+        except struct.error:
+            raise ValueError(f"a value of {list(values)} does not fit a u16") from None
+        return self.vec16(packed)
 
     def prefixed(self, width: int) -> _Prefixed:
         """``with w.prefixed(2): ...`` writes the enclosed bytes behind a length prefix."""

@@ -220,7 +220,7 @@ class SupportedVersionsClient:
         r.finish("supported_versions")
         if len(block) % 2:
             raise DecodeError(f"supported_versions: odd length {len(block)}")
-        return cls([int.from_bytes(block[i:i + 2], "big") for i in range(0, len(block), 2)])
+        return cls(list(struct.unpack(f">{len(block) // 2}H", block)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,10 +235,10 @@ class SupportedVersionsServer:
 
     @classmethod
     def decode(cls, data: bytes) -> SupportedVersionsServer:
-        r = Reader(data)
-        version = r.u16("supported_versions: selected_version")
-        r.finish("supported_versions")
-        return cls(version)
+        if len(data) != 2:
+            raise DecodeError(f"supported_versions: selected_version is {len(data)} byte(s), "
+                              "not 2")
+        return cls((data[0] << 8) | data[1])
 
 
 # --- u16 lists: supported_groups, signature_algorithms(_cert) ----------------------------------
@@ -348,10 +348,15 @@ class KeyShareServerHello:
 
     @classmethod
     def decode(cls, data: bytes) -> KeyShareServerHello:
-        r = Reader(data)
-        entry = KeyShareEntry.read(r)
-        r.finish("key_share")
-        return cls(entry)
+        # One KeyShareEntry filling the extension: group(2) || key_exchange<1..2^16-1>.
+        if len(data) < 4:
+            raise DecodeError(f"truncated key_share: {len(data)} byte(s)")
+        n = (data[2] << 8) | data[3]
+        if n == 0:
+            raise DecodeError("key_share: key_exchange is 0 byte(s), shorter than the minimum 1")
+        if len(data) != 4 + n:
+            raise DecodeError(f"key_share: key_exchange of {n} byte(s) in {len(data) - 4}")
+        return cls(KeyShareEntry((data[0] << 8) | data[1], data[4:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,10 +371,9 @@ class KeyShareHelloRetryRequest:
 
     @classmethod
     def decode(cls, data: bytes) -> KeyShareHelloRetryRequest:
-        r = Reader(data)
-        group = r.u16("key_share: selected_group")
-        r.finish("key_share")
-        return cls(group)
+        if len(data) != 2:
+            raise DecodeError(f"key_share: selected_group is {len(data)} byte(s), not 2")
+        return cls((data[0] << 8) | data[1])
 
 
 # --- application_layer_protocol_negotiation (RFC 7301 §3.1) ----------------------------------
