@@ -99,6 +99,7 @@ class Hooks:
 
 
 _NO_HOOKS = Hooks()  # the default: read, never changed
+_new_tuple = tuple.__new__  # builds a NamedTuple from a tuple in C
 
 
 class Connection:
@@ -257,7 +258,7 @@ class Connection:
         reader = self._hs_reader
         reader.feed(payload)
         while (item := reader.pop()) is not None:
-            msg = Message(*item)
+            msg = _new_tuple(Message, item)  # Message(*item) without a Python-level __new__
             if self.tracing:
                 self.trace("message", direction="received", msg_type=msg.msg_type, raw=msg.raw,
                            protected=self._record.read_protected)
