@@ -181,17 +181,15 @@ class RecordLayer:
 
         if protected13 and content_type == _APPDATA:
             assert self._read13 is not None
-            # Decrypt straight from the input buffer; the view is released before any resize.
-            body = memoryview(buf)[start:end]
-            try:
-                inner = self._read13.open(bytes(buf[pos:start]), body)
-            finally:
-                body.release()
+            # Decrypt straight from the input buffer (bytes: a view of it needs no release).
+            inner = self._read13.open(buf[pos:start], memoryview(buf)[start:end])
             self._plain_alerts_ok = False
             # RFC 8446 §5.4: strip zero padding; the last non-zero byte is the real type.
-            i = len(inner) - 1 if inner[-1:] != b"\0" else len(inner.rstrip(b"\0")) - 1
-            if i < 0:
-                raise UnexpectedMessage("protected record has no content type (all padding)")
+            i = len(inner) - 1
+            if i < 0 or not inner[i]:
+                i = len(inner.rstrip(b"\0")) - 1
+                if i < 0:
+                    raise UnexpectedMessage("protected record has no content type (all padding)")
             content_type = inner[i]
             if i > MAX_PLAINTEXT:
                 raise RecordError(f"decrypted record of {i} bytes exceeds 2^14",
@@ -209,11 +207,7 @@ class RecordLayer:
             raise UnexpectedMessage(
                 f"unprotected {ContentType(content_type).name} record after keys changed")
         elif self._read12 is not None:
-            body = memoryview(buf)[start:end]
-            try:
-                payload = self._read12.open(content_type, body)
-            finally:
-                body.release()
+            payload = self._read12.open(content_type, memoryview(buf)[start:end])
             if len(payload) > MAX_PLAINTEXT:
                 raise RecordError(f"decrypted record of {len(payload)} bytes exceeds 2^14",
                                   AlertDescription.record_overflow)
