@@ -234,25 +234,25 @@ class Connection:
 
     # --- records in -----------------------------------------------------------------------
     def _process_records(self) -> None:
-        record = self._record
-        while True:
-            if self._peer_closed:
-                return
-            rec = record.next_record()
-            if rec is None:
-                return
+        if self._peer_closed:
+            return
+        next_record = self._record.next_record
+        while (rec := next_record()) is not None:
             ctype, payload = rec
             if ctype == _APPDATA:
                 if self._result is None:
                     raise alert_error(A.unexpected_message,
                                       "application data before the handshake completed")
                 self._events.append(ApplicationData(payload))
-            elif ctype == _HANDSHAKE:
+                continue
+            if ctype == _HANDSHAKE:
                 self._on_handshake_data(payload)
             elif ctype == _ALERT:
                 self._on_alert(payload)
             elif ctype == _CCS:
                 self._on_ccs(payload)
+            if self._peer_closed:  # nothing after close_notify is read (RFC 8446 §6.1)
+                return
 
     def _on_handshake_data(self, payload: bytes) -> None:
         reader = self._hs_reader

@@ -52,9 +52,13 @@ class RecordLayer:
     """Framing and protection for both directions of one connection."""
 
     def __init__(self) -> None:
-        # Incoming bytes; records before _in_pos are consumed (dropped at the next feed).
-        self._in: bytes | bytearray = b""
+        # Incoming bytes; records before _in_pos are consumed (dropped at the next feed). When a
+        # feed completes a partial record, _in holds just that record and the rest of the fed
+        # bytes wait in _next (read from _next_pos on), so only the straddling record is copied.
+        self._in: bytes = b""
         self._in_pos = 0
+        self._next: bytes | None = None
+        self._next_pos = 0
         # Outgoing records (or header and body of each), joined once by take_output.
         self._out: list[bytes] = []
         self.version: int | None = None  # negotiated version; None until the hellos agree
@@ -101,28 +105,57 @@ class RecordLayer:
 
     # --- incoming -------------------------------------------------------------------------
     def feed(self, data: bytes | bytearray | memoryview) -> None:
+        if type(data) is not bytes:
+            data = bytes(data)  # the caller could still change it
         buf, pos = self._in, self._in_pos
-        if pos == len(buf):
-            # Everything fed so far was consumed: read the records straight out of *data*
-            # (copied only if the caller could still change it).
-            self._in = data if type(data) is bytes else bytes(data)
+        rest = len(buf) - pos
+        if not rest and self._next is None:
+            # Everything fed so far was consumed: read the records straight out of *data*.
+            self._in, self._in_pos = data, 0
+            return
+        nxt = self._next
+        if nxt is not None:  # records left unread (e.g. after close_notify): keep them all
+            self._in = b"".join((memoryview(buf)[pos:], memoryview(nxt)[self._next_pos:], data))
+            self._in_pos, self._next = 0, None
+            return
+        # A partial record is left: copy it together with only the bytes of *data* that complete
+        # it (a receive of 64 KiB ends inside a record nearly every time).
+        if rest >= 5:
+            need = 5 + ((buf[pos + 3] << 8) | buf[pos + 4]) - rest
+        elif rest + len(data) >= 5:
+            head = bytes(buf[pos:]) + data[:5 - rest]
+            need = 5 + ((head[3] << 8) | head[4]) - rest
         else:
-            # Keep the unconsumed tail (a partial record) and append.
-            rest = bytearray(memoryview(buf)[pos:])
-            rest += data
-            self._in = rest
+            need = 0
+        if 0 < need < len(data):
+            self._in = b"".join((memoryview(buf)[pos:], memoryview(data)[:need]))
+            self._next, self._next_pos = data, need
+        else:
+            self._in = b"".join((memoryview(buf)[pos:], data))
         self._in_pos = 0
 
     @property
     def buffered(self) -> int:
-        return len(self._in) - self._in_pos
+        nxt = self._next
+        return len(self._in) - self._in_pos + (len(nxt) - self._next_pos if nxt else 0)
 
     def next_record(self) -> tuple[int, bytes] | None:
         """The next complete record, unprotected, or None if more bytes are needed."""
         buf = self._in
         pos = self._in_pos
         if len(buf) - pos < 5:
-            return None
+            nxt = self._next
+            if nxt is None:
+                if pos and pos == len(buf):
+                    self._in, self._in_pos = b"", 0  # all read: let the fed bytes go
+                return None
+            # The straddling record was read (feed made _in exactly that record): go on with
+            # the rest of the fed bytes.
+            assert pos == len(buf)
+            buf, pos = self._in, self._in_pos = nxt, self._next_pos
+            self._next = None
+            if len(buf) - pos < 5:
+                return None
         content_type = buf[pos]
         length = (buf[pos + 3] << 8) | buf[pos + 4]
         if content_type not in _KNOWN_TYPES:
@@ -148,17 +181,15 @@ class RecordLayer:
 
         if protected13 and content_type == _APPDATA:
             assert self._read13 is not None
-            # Decrypt straight from the input buffer; the view is released before any resize.
-            body = memoryview(buf)[start:end]
-            try:
-                inner = self._read13.open(bytes(buf[pos:start]), body)
-            finally:
-                body.release()
+            # Decrypt straight from the input buffer (bytes: a view of it needs no release).
+            inner = self._read13.open(buf[pos:start], memoryview(buf)[start:end])
             self._plain_alerts_ok = False
             # RFC 8446 §5.4: strip zero padding; the last non-zero byte is the real type.
-            i = len(inner) - 1 if inner[-1:] != b"\0" else len(inner.rstrip(b"\0")) - 1
-            if i < 0:
-                raise UnexpectedMessage("protected record has no content type (all padding)")
+            i = len(inner) - 1
+            if i < 0 or not inner[i]:
+                i = len(inner.rstrip(b"\0")) - 1
+                if i < 0:
+                    raise UnexpectedMessage("protected record has no content type (all padding)")
             content_type = inner[i]
             if i > MAX_PLAINTEXT:
                 raise RecordError(f"decrypted record of {i} bytes exceeds 2^14",
@@ -176,11 +207,7 @@ class RecordLayer:
             raise UnexpectedMessage(
                 f"unprotected {ContentType(content_type).name} record after keys changed")
         elif self._read12 is not None:
-            body = memoryview(buf)[start:end]
-            try:
-                payload = self._read12.open(content_type, body)
-            finally:
-                body.release()
+            payload = self._read12.open(content_type, memoryview(buf)[start:end])
             if len(payload) > MAX_PLAINTEXT:
                 raise RecordError(f"decrypted record of {len(payload)} bytes exceeds 2^14",
                                   AlertDescription.record_overflow)

@@ -173,3 +173,20 @@ def test_post_handshake_auth(trust, server_cred, client_cred):
     assert ApplicationData(b"interleaved") in se
     assert server.info.client_auth and server.info.peer_subject == "CN=alice"
     assert PostHandshakeAuth(True, "CN=alice") in ce
+
+
+@pytest.mark.parametrize("chunk", [3, 5, 4099, 16406, 16407, 65536])
+def test_data_split_across_receives(client_config, server_config, chunk):
+    # Records straddle the receives at every offset: the record layer copies only the
+    # straddling record and must join it exactly.
+    client, server = handshake(client_config, server_config)
+    payload = bytes(range(256)) * 700
+    for n in (1, 300, 16384, 40000, len(payload)):
+        client.send(payload[:n])
+    wire = client.data_to_send()
+    got = []
+    for i in range(0, len(wire), chunk):
+        server.receive_data(wire[i:i + chunk])
+        got += [e.data for e in server.events() if isinstance(e, ApplicationData)]
+    expected = b"".join(payload[:n] for n in (1, 300, 16384, 40000, len(payload)))
+    assert b"".join(got) == expected
