@@ -65,7 +65,7 @@ def _count(scenario_id: str, impl: str, n: int) -> tuple[int, dict[str, int]]:
 
 
 def _group(obj: str) -> str:
-    if obj.startswith("libpython") or obj.startswith("python"):
+    if obj.startswith(("libpython", "python")):
         return "interpreter"
     if obj.startswith(("_rust", "libcrypto", "libssl", "_hashlib")):
         return "crypto/TLS library"
