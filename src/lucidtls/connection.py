@@ -480,7 +480,8 @@ class Connection:
             self._record.set_write_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
         else:
             self._install_13_read(suite, secret)
-        self.trace("keys", direction=direction, label=label, suite=suite.name)
+        if self.tracing:
+            self.trace("keys", direction=direction, label=label, suite=suite.name)
 
     def _install_13_read(self, suite: Suite, secret: bytes) -> None:
         # RFC 8446 §5.1: handshake messages must not span a key change.
@@ -501,7 +502,8 @@ class Connection:
         self.trace("keys", direction=direction, suite=suite.name)
 
     def log_secret(self, label: str, secret: bytes) -> None:
-        self.trace("secret", label=label, length=len(secret))
+        if self.tracing:
+            self.trace("secret", label=label, length=len(secret))
         path = self._keylog_path
         if path is None:
             return
