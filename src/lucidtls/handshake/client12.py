@@ -17,6 +17,7 @@ from lucidtls.crypto import signatures
 from lucidtls.crypto.groups import TLS12_GROUPS, KeyShare
 from lucidtls.crypto.rsa_kx import encrypt_premaster
 from lucidtls.crypto.suites import SUITES, Suite
+from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
     CHANGE_CIPHER_SPEC,
@@ -134,11 +135,11 @@ class Client12:
         # RFC 8446 §4.1.4: a HelloRetryRequest fixed TLS 1.3; the ServerHello must agree.
         require(not hs.hello_retry, A.illegal_parameter,
                 "ServerHello chose TLS 1.2 after a TLS 1.3 HelloRetryRequest")
-        sv = hs.client_hello.view(X.SupportedVersionsClient)
         # RFC 8446 §4.1.3: a client that offered TLS 1.3 must refuse a downgrade the server
         # signals.
-        if sv is not None and TLS13 in sv.versions:
-            require(sh.random[-8:] not in (DOWNGRADE_TLS12, DOWNGRADE_TLS11), A.illegal_parameter,
+        if sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+            sv = hs.client_hello.view(X.SupportedVersionsClient)
+            require(sv is None or TLS13 not in sv.versions, A.illegal_parameter,
                     "TLS 1.2 ServerHello carries the TLS 1.3 downgrade sentinel "
                     "(RFC 8446 §4.1.3): an attacker may have removed TLS 1.3 from our hello")
         suite = SUITES.get(sh.cipher_suite)
@@ -211,13 +212,14 @@ class Client12:
         hs, cfg = self.hs, self.config
         msg: Message = yield Expect((HT.SERVER_KEY_EXCHANGE,))
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
-        require(ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups,
-                A.illegal_parameter,
-                f"server chose group {describe(NamedGroup, ske.named_group)}, which we did "
-                "not offer for TLS 1.2")
-        require(ske.algorithm in cfg.signature_schemes, A.illegal_parameter,
-                f"server signed with {describe(SignatureScheme, ske.algorithm)}, which we "
-                "did not offer")
+        if not (ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups):
+            raise alert_error(A.illegal_parameter,
+                              f"server chose group {describe(NamedGroup, ske.named_group)}, "
+                              "which we did not offer for TLS 1.2")
+        if ske.algorithm not in cfg.signature_schemes:
+            raise alert_error(A.illegal_parameter,
+                              f"server signed with {describe(SignatureScheme, ske.algorithm)}, "
+                              "which we did not offer")
         signed = hs.client_random + self.server_random + ske.params_bytes()
         signatures.verify(ske.algorithm, hs.peer_chain[0].public_key(), signed, ske.signature,
                           version=TLS12)
