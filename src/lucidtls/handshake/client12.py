@@ -124,8 +124,9 @@ class Client12:
         master = self.send_client_key_exchange()
         if self.sent_certificate is not None:
             self.send_certificate_verify(*self.sent_certificate)
-        self.send_finished(master)
-        yield from self.read_server_finished(master)
+        prf = ks.Prf12(self.suite_.hash, master)  # key block and both Finished
+        self.send_finished(prf)
+        yield from self.read_server_finished(prf)
         return self.result(master)
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
@@ -290,25 +291,23 @@ class Client12:
                       subject=cred.chain[0].subject.rfc4514_string())
 
     # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
-    def send_finished(self, master: bytes) -> None:
+    def send_finished(self, prf: ks.Prf12) -> None:
         hs, io, suite = self.hs, self.io, self.suite_
-        client_key, self.server_key, client_iv, self.server_iv = ks.key_block_12(
-            suite, master, hs.client_random, self.server_random)
+        client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
+            suite, hs.client_random, self.server_random)
         io.send_ccs()
         io.install_12("write", suite, client_key, client_iv)
-        verify_data = ks.finished_12(suite.hash, master, b"client finished",
-                                     hs.transcript.digest())
+        verify_data = prf.finished(b"client finished", hs.transcript.digest())
         hs.transcript.add(io.send_message(Finished(verify_data)))
         io.trace("finished", sender="client", verify_data=verify_data)
 
-    def read_server_finished(self, master: bytes) -> Step:
+    def read_server_finished(self, prf: ks.Prf12) -> Step:
         hs, io, suite = self.hs, self.io, self.suite_
         yield Expect((CHANGE_CIPHER_SPEC,))
         io.install_12("read", suite, self.server_key, self.server_iv)
         msg: Message = yield Expect((HT.FINISHED,))
         fin: Finished = decode(Finished, msg.body)
-        expected = ks.finished_12(suite.hash, master, b"server finished",
-                                  hs.transcript.digest())
+        expected = prf.finished(b"server finished", hs.transcript.digest())
         require(len(fin.verify_data) == len(expected), A.decode_error,
                 f"server Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,

@@ -136,8 +136,9 @@ class Server12:
         master = yield from self.read_client_key_exchange()
         if self.hs.peer_chain:
             yield from self.read_certificate_verify()
-        yield from self.read_client_finished(master)
-        self.send_finished(master)
+        prf = ks.Prf12(self.suite_.hash, master)  # key block and both Finished
+        yield from self.read_client_finished(prf)
+        self.send_finished(prf)
         return self.result(master)
 
     # --- ClientHello checks (RFC 5246 §7.4.1.2) -------------------------------------------
@@ -371,16 +372,15 @@ class Server12:
         return None
 
     # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
-    def read_client_finished(self, master: bytes) -> Step:
+    def read_client_finished(self, prf: ks.Prf12) -> Step:
         hs, io, suite = self.hs, self.io, self.suite_
-        client_key, self.server_key, client_iv, self.server_iv = ks.key_block_12(
-            suite, master, hs.client_random, hs.server_random)
+        client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
+            suite, hs.client_random, hs.server_random)
         yield Expect((CHANGE_CIPHER_SPEC,))
         io.install_12("read", suite, client_key, client_iv)
         msg: Message = yield Expect((HT.FINISHED,))
         fin: Finished = decode(Finished, msg.body)
-        expected = ks.finished_12(suite.hash, master, b"client finished",
-                                  hs.transcript.digest())
+        expected = prf.finished(b"client finished", hs.transcript.digest())
         require(len(fin.verify_data) == len(expected), A.decode_error,
                 f"client Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
@@ -389,12 +389,11 @@ class Server12:
         io.trace("finished", sender="client", verify_data=fin.verify_data)
         return None
 
-    def send_finished(self, master: bytes) -> None:
+    def send_finished(self, prf: ks.Prf12) -> None:
         hs, io, suite = self.hs, self.io, self.suite_
         io.send_ccs()
         io.install_12("write", suite, self.server_key, self.server_iv)
-        verify_data = ks.finished_12(suite.hash, master, b"server finished",
-                                     hs.transcript.digest())
+        verify_data = prf.finished(b"server finished", hs.transcript.digest())
         hs.transcript.add(io.send_message(Finished(verify_data)))
         io.trace("finished", sender="server", verify_data=verify_data)
 
