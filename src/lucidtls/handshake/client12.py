@@ -33,6 +33,7 @@ from lucidtls.handshake.common import (
     verify_peer_chain,
 )
 from lucidtls.info import ConnectionInfo
+from lucidtls.pki.trust import verify_server_chain
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
@@ -196,7 +197,6 @@ class Client12:
         name = hs.server_name if cfg.check_hostname else None
 
         def builtin() -> VerifiedChain:
-            from lucidtls.pki.trust import verify_server_chain
             return verify_server_chain(cfg.trust_store(), hs.peer_chain, name)
 
         require(not cfg.check_hostname or bool(hs.server_name) or
