@@ -197,6 +197,20 @@ def test_key_block_split() -> None:
     assert [len(p) for p in parts] == [32, 32, 12, 12]
 
 
+def test_prf12_object_reused_for_several_outputs() -> None:
+    # A handshake keeps one Prf12 of the master secret for the key block and both Finished:
+    # each call must start from the keyed HMAC, untouched by the previous one.
+    ms, cr, sr = b"\x07" * 48, b"\xaa" * 32, b"\xbb" * 32
+    suite = SUITES[CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
+    prf = ks.Prf12(SHA256, ms)
+    assert prf.key_block(suite, cr, sr) == ks.key_block_12(suite, ms, cr, sr)
+    assert prf.finished(b"client finished", _hash(b"x")) == \
+        ks.finished_12(SHA256, ms, b"client finished", _hash(b"x"))
+    assert prf.finished(b"server finished", _hash(b"y")) == \
+        ks.finished_12(SHA256, ms, b"server finished", _hash(b"y"))
+    assert prf(b"label", b"seed", 100) == ks.prf12(SHA256, ms, b"label", b"seed", 100)
+
+
 def test_finished_12_and_exporter_12() -> None:
     ms = b"\x05" * 48
     fin = ks.finished_12(SHA256, ms, b"client finished", _hash(b"x"))

@@ -275,20 +275,54 @@ def exporter_13(
 
 
 # --- TLS 1.2 (RFC 5246 §5) -----------------------------------------------------------------------
+class Prf12:
+    """PRF(secret, label, seed) = P_hash(secret, label + seed) (RFC 5246 §5) for one secret.
+
+    Its HMAC is keyed once and copied for each block, so a handshake that keeps the master
+    secret's ``Prf12`` for the key block and both Finished sets the key up once, not three times.
+    """
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, hash: _HashAlg, secret: bytes) -> None:
+        self._keyed = _hmac.HMAC(secret, hash)
+
+    def __call__(self, label: bytes, seed: bytes, length: int) -> bytes:
+        keyed = self._keyed
+        full_seed = label + seed
+        blocks = []
+        a = full_seed  # A(0)
+        for _ in range(-(-length // keyed.algorithm.digest_size)):
+            h = keyed.copy()
+            h.update(a)
+            a = h.finalize()  # A(i) = HMAC(secret, A(i-1))
+            h = keyed.copy()
+            h.update(a + full_seed)
+            blocks.append(h.finalize())
+        return b"".join(blocks)[:length]
+
+    def key_block(
+        self, suite: Suite, client_random: bytes, server_random: bytes
+    ) -> tuple[bytes, bytes, bytes, bytes]:
+        """(client_write_key, server_write_key, client_write_IV, server_write_IV) from the
+        master secret (RFC 5246 §6.3).
+
+        AEAD suites have no MAC keys; the IVs are ``suite.iv_len`` bytes (RFC 5288 §3,
+        RFC 7905 §2).
+        """
+        k, n = suite.key_len, suite.iv_len
+        block = self(b"key expansion", server_random + client_random, 2 * k + 2 * n)
+        return block[:k], block[k : 2 * k], block[2 * k : 2 * k + n], block[2 * k + n :]
+
+    def finished(self, label: bytes, handshake_hash: bytes) -> bytes:
+        """verify_data (12 bytes) from the master secret; label b"client finished" or
+        b"server finished" (RFC 5246 §7.4.9)."""
+        return self(label, handshake_hash, 12)
+
+
 def prf12(hash: _HashAlg, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
     """PRF(secret, label, seed) = P_hash(secret, label + seed), truncated to *length*."""
-    base = _hmac.HMAC(secret, hash)
-    full_seed = label + seed
-    out = bytearray()
-    a = full_seed  # A(0)
-    while len(out) < length:
-        h = base.copy()
-        h.update(a)
-        a = h.finalize()  # A(i) = HMAC(secret, A(i-1))
-        h = base.copy()
-        h.update(a + full_seed)
-        out += h.finalize()
-    return bytes(out[:length])
+    return Prf12(hash, secret)(label, seed, length)
 
 
 def master_secret_12(
@@ -306,20 +340,13 @@ def extended_master_secret_12(hash: _HashAlg, premaster: bytes, session_hash: by
 def key_block_12(
     suite: Suite, master: bytes, client_random: bytes, server_random: bytes
 ) -> tuple[bytes, bytes, bytes, bytes]:
-    """(client_write_key, server_write_key, client_write_IV, server_write_IV) (RFC 5246 §6.3).
-
-    AEAD suites have no MAC keys; the IVs are ``suite.iv_len`` bytes (RFC 5288 §3, RFC 7905 §2).
-    """
-    k, n = suite.key_len, suite.iv_len
-    block = prf12(
-        suite.hash, master, b"key expansion", server_random + client_random, 2 * k + 2 * n
-    )
-    return block[:k], block[k : 2 * k], block[2 * k : 2 * k + n], block[2 * k + n :]
+    """(client_write_key, server_write_key, client_write_IV, server_write_IV) (RFC 5246 §6.3)."""
+    return Prf12(suite.hash, master).key_block(suite, client_random, server_random)
 
 
 def finished_12(hash: _HashAlg, master: bytes, label: bytes, handshake_hash: bytes) -> bytes:
     """verify_data (12 bytes); label b"client finished" or b"server finished" (RFC 5246 §7.4.9)."""
-    return prf12(hash, master, label, handshake_hash, 12)
+    return Prf12(hash, master).finished(label, handshake_hash)
 
 
 def exporter_12(

@@ -17,6 +17,7 @@ from lucidtls.crypto import signatures
 from lucidtls.crypto.groups import TLS12_GROUPS, KeyShare
 from lucidtls.crypto.rsa_kx import encrypt_premaster
 from lucidtls.crypto.suites import SUITES, Suite
+from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
     CHANGE_CIPHER_SPEC,
@@ -32,6 +33,7 @@ from lucidtls.handshake.common import (
     verify_peer_chain,
 )
 from lucidtls.info import ConnectionInfo
+from lucidtls.pki.trust import verify_server_chain
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
@@ -123,8 +125,9 @@ class Client12:
         master = self.send_client_key_exchange()
         if self.sent_certificate is not None:
             self.send_certificate_verify(*self.sent_certificate)
-        self.send_finished(master)
-        yield from self.read_server_finished(master)
+        prf = ks.Prf12(self.suite_.hash, master)  # key block and both Finished
+        self.send_finished(prf)
+        yield from self.read_server_finished(prf)
         return self.result(master)
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
@@ -134,11 +137,11 @@ class Client12:
         # RFC 8446 §4.1.4: a HelloRetryRequest fixed TLS 1.3; the ServerHello must agree.
         require(not hs.hello_retry, A.illegal_parameter,
                 "ServerHello chose TLS 1.2 after a TLS 1.3 HelloRetryRequest")
-        sv = hs.client_hello.view(X.SupportedVersionsClient)
         # RFC 8446 §4.1.3: a client that offered TLS 1.3 must refuse a downgrade the server
         # signals.
-        if sv is not None and TLS13 in sv.versions:
-            require(sh.random[-8:] not in (DOWNGRADE_TLS12, DOWNGRADE_TLS11), A.illegal_parameter,
+        if sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+            sv = hs.client_hello.view(X.SupportedVersionsClient)
+            require(sv is None or TLS13 not in sv.versions, A.illegal_parameter,
                     "TLS 1.2 ServerHello carries the TLS 1.3 downgrade sentinel "
                     "(RFC 8446 §4.1.3): an attacker may have removed TLS 1.3 from our hello")
         suite = SUITES.get(sh.cipher_suite)
@@ -194,7 +197,6 @@ class Client12:
         name = hs.server_name if cfg.check_hostname else None
 
         def builtin() -> VerifiedChain:
-            from lucidtls.pki.trust import verify_server_chain
             return verify_server_chain(cfg.trust_store(), hs.peer_chain, name)
 
         require(not cfg.check_hostname or bool(hs.server_name) or
@@ -211,13 +213,14 @@ class Client12:
         hs, cfg = self.hs, self.config
         msg: Message = yield Expect((HT.SERVER_KEY_EXCHANGE,))
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
-        require(ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups,
-                A.illegal_parameter,
-                f"server chose group {describe(NamedGroup, ske.named_group)}, which we did "
-                "not offer for TLS 1.2")
-        require(ske.algorithm in cfg.signature_schemes, A.illegal_parameter,
-                f"server signed with {describe(SignatureScheme, ske.algorithm)}, which we "
-                "did not offer")
+        if not (ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups):
+            raise alert_error(A.illegal_parameter,
+                              f"server chose group {describe(NamedGroup, ske.named_group)}, "
+                              "which we did not offer for TLS 1.2")
+        if ske.algorithm not in cfg.signature_schemes:
+            raise alert_error(A.illegal_parameter,
+                              f"server signed with {describe(SignatureScheme, ske.algorithm)}, "
+                              "which we did not offer")
         signed = hs.client_random + self.server_random + ske.params_bytes()
         signatures.verify(ske.algorithm, hs.peer_chain[0].public_key(), signed, ske.signature,
                           version=TLS12)
@@ -288,25 +291,23 @@ class Client12:
                       subject=cred.chain[0].subject.rfc4514_string())
 
     # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
-    def send_finished(self, master: bytes) -> None:
+    def send_finished(self, prf: ks.Prf12) -> None:
         hs, io, suite = self.hs, self.io, self.suite_
-        client_key, self.server_key, client_iv, self.server_iv = ks.key_block_12(
-            suite, master, hs.client_random, self.server_random)
+        client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
+            suite, hs.client_random, self.server_random)
         io.send_ccs()
         io.install_12("write", suite, client_key, client_iv)
-        verify_data = ks.finished_12(suite.hash, master, b"client finished",
-                                     hs.transcript.digest())
+        verify_data = prf.finished(b"client finished", hs.transcript.digest())
         hs.transcript.add(io.send_message(Finished(verify_data)))
         io.trace("finished", sender="client", verify_data=verify_data)
 
-    def read_server_finished(self, master: bytes) -> Step:
+    def read_server_finished(self, prf: ks.Prf12) -> Step:
         hs, io, suite = self.hs, self.io, self.suite_
         yield Expect((CHANGE_CIPHER_SPEC,))
         io.install_12("read", suite, self.server_key, self.server_iv)
         msg: Message = yield Expect((HT.FINISHED,))
         fin: Finished = decode(Finished, msg.body)
-        expected = ks.finished_12(suite.hash, master, b"server finished",
-                                  hs.transcript.digest())
+        expected = prf.finished(b"server finished", hs.transcript.digest())
         require(len(fin.verify_data) == len(expected), A.decode_error,
                 f"server Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,

@@ -74,6 +74,9 @@ _SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 _SCSV_FALLBACK = int(CipherSuite.TLS_FALLBACK_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPES = bytes((1, 64))
+# Extension bodies the ServerHello sends unchanged on every handshake.
+_EMPTY_RENEGOTIATION_INFO = X.RenegotiationInfo(b"").encode()  # RFC 5746 §3.6
+_UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()  # RFC 8422 §5.2
 
 
 def run_server12(hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> Procedure:
@@ -107,6 +110,9 @@ class Server12:
         self.secure_renegotiation = False
         self.key_share: KeyShare | None = None
         self.cert_requested = False
+        # credential_for's work per suite.auth: (credentials of that key type, choose_credential)
+        self._credentials_for: dict[str, tuple[list[Credential],
+                                               tuple[Credential, int] | None]] = {}
 
     @property
     def suite_(self) -> Suite:
@@ -130,22 +136,25 @@ class Server12:
         master = yield from self.read_client_key_exchange()
         if self.hs.peer_chain:
             yield from self.read_certificate_verify()
-        yield from self.read_client_finished(master)
-        self.send_finished(master)
+        prf = ks.Prf12(self.suite_.hash, master)  # key block and both Finished
+        yield from self.read_client_finished(prf)
+        self.send_finished(prf)
         return self.result(master)
 
     # --- ClientHello checks (RFC 5246 §7.4.1.2) -------------------------------------------
     def check_client_hello(self) -> None:
         ch, cfg = self.ch, self.config
         # RFC 7507 §3: a fallback retry while we support something higher is an attack.
-        sv = ch.view(X.SupportedVersionsClient)
-        client_max = max((v for v in sv.versions if v <= TLS13), default=0) if sv \
-            else ch.legacy_version
-        ours = max(int(v) for v in cfg.versions)
-        require(_SCSV_FALLBACK not in ch.cipher_suites or client_max >= ours,
-                A.inappropriate_fallback,
-                f"client signals a fallback (TLS_FALLBACK_SCSV) to "
-                f"{version_label(client_max)}, but we support {version_label(ours)}")
+        if _SCSV_FALLBACK in ch.cipher_suites:
+            sv = ch.view(X.SupportedVersionsClient)
+            client_max = max((v for v in sv.versions if v <= TLS13), default=0) if sv \
+                else ch.legacy_version
+            ours = max(int(v) for v in cfg.versions)
+            if client_max < ours:
+                raise alert_error(A.inappropriate_fallback,
+                                  f"client signals a fallback (TLS_FALLBACK_SCSV) to "
+                                  f"{version_label(client_max)}, but we support "
+                                  f"{version_label(ours)}")
         # RFC 5246 §7.4.1.2: the list MUST contain the null method; we select it.
         require(0 in ch.legacy_compression_methods, A.illegal_parameter,
                 "ClientHello compression methods do not include null (0)")
@@ -210,9 +219,14 @@ class Server12:
     def credential_for(self, suite: Suite) -> tuple[Credential, int | None] | None:
         """A credential of the suite's key type; for ECDHE one that can sign with a scheme
         the client accepts (RFC 5246 §7.4.2)."""
-        creds = [c for c in self.credentials if key_auth(c.private_key) == suite.auth]
-        pick = negotiate.choose_credential(creds, self.hs.server_name, self.client_schemes,
-                                           TLS12)
+        # Depends on the suite only through its auth; choose_suite asks once per suite, and
+        # choose_parameters again for the chosen one.
+        found = self._credentials_for.get(suite.auth)
+        if found is None:
+            creds = [c for c in self.credentials if key_auth(c.private_key) == suite.auth]
+            found = self._credentials_for[suite.auth] = (creds, negotiate.choose_credential(
+                creds, self.hs.server_name, self.client_schemes, TLS12))
+        creds, pick = found
         if suite.kx == "RSA":  # key transport signs nothing; any RSA certificate will do
             return (pick[0] if pick else creds[0], None) if creds else None
         return pick
@@ -243,13 +257,13 @@ class Server12:
         hs.server_random = server_random
         exts: list[tuple[int, bytes]] = []
         if self.secure_renegotiation:
-            exts.append((E.renegotiation_info, X.RenegotiationInfo(b"").encode()))
+            exts.append((E.renegotiation_info, _EMPTY_RENEGOTIATION_INFO))
         if self.ems:
             exts.append((E.extended_master_secret, b""))
         if hs.server_name is not None:
             exts.append((E.server_name, b""))  # RFC 6066 §3
         if suite.kx == "ECDHE" and ch.has_ext(E.ec_point_formats):
-            exts.append((E.ec_point_formats, X.ECPointFormats([0]).encode()))  # RFC 8422 §5.2
+            exts.append((E.ec_point_formats, _UNCOMPRESSED_ONLY))  # RFC 8422 §5.2
         if hs.alpn is not None:
             exts.append((E.application_layer_protocol_negotiation,
                          X.ALPN([hs.alpn.encode()]).encode()))
@@ -260,7 +274,8 @@ class Server12:
         hs.transcript.start(suite.hash)
         raw = io.send_message(sh)
         hs.transcript.add(raw)
-        hs.server_random = decode(ServerHello, raw[4:]).random  # as it went out
+        if io.reshaping:  # a hook may have changed the random: use the one that went out
+            hs.server_random = decode(ServerHello, raw[4:]).random
         io.set_version(TLS12)
 
     def send_certificate(self) -> None:
@@ -357,16 +372,15 @@ class Server12:
         return None
 
     # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
-    def read_client_finished(self, master: bytes) -> Step:
+    def read_client_finished(self, prf: ks.Prf12) -> Step:
         hs, io, suite = self.hs, self.io, self.suite_
-        client_key, self.server_key, client_iv, self.server_iv = ks.key_block_12(
-            suite, master, hs.client_random, hs.server_random)
+        client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
+            suite, hs.client_random, hs.server_random)
         yield Expect((CHANGE_CIPHER_SPEC,))
         io.install_12("read", suite, client_key, client_iv)
         msg: Message = yield Expect((HT.FINISHED,))
         fin: Finished = decode(Finished, msg.body)
-        expected = ks.finished_12(suite.hash, master, b"client finished",
-                                  hs.transcript.digest())
+        expected = prf.finished(b"client finished", hs.transcript.digest())
         require(len(fin.verify_data) == len(expected), A.decode_error,
                 f"client Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
@@ -375,12 +389,11 @@ class Server12:
         io.trace("finished", sender="client", verify_data=fin.verify_data)
         return None
 
-    def send_finished(self, master: bytes) -> None:
+    def send_finished(self, prf: ks.Prf12) -> None:
         hs, io, suite = self.hs, self.io, self.suite_
         io.send_ccs()
         io.install_12("write", suite, self.server_key, self.server_iv)
-        verify_data = ks.finished_12(suite.hash, master, b"server finished",
-                                     hs.transcript.digest())
+        verify_data = prf.finished(b"server finished", hs.transcript.digest())
         hs.transcript.add(io.send_message(Finished(verify_data)))
         io.trace("finished", sender="server", verify_data=verify_data)
 

@@ -11,6 +11,7 @@ NewSessionTicket): the caller, knowing the negotiated version, picks the class.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
@@ -430,6 +431,20 @@ class ServerHelloDone(_Message):
 
 # --- TLS 1.2 key exchange -----------------------------------------------------------------------
 _NAMED_CURVE = 3
+_SKE_PARAMS = struct.Struct(">BHB")  # curve_type, namedcurve, length of point (RFC 8422 §5.4)
+_U16_U16 = struct.Struct(">HH")
+
+
+def _len8(b: bytes) -> int:
+    if len(b) > 0xFF:
+        raise ValueError(f"{len(b)} bytes do not fit a 1-byte length prefix")
+    return len(b)
+
+
+def _len16(b: bytes) -> int:
+    if len(b) > 0xFFFF:
+        raise ValueError(f"{len(b)} bytes do not fit a 2-byte length prefix")
+    return len(b)
 
 
 @dataclass(slots=True)
@@ -442,12 +457,17 @@ class ServerKeyExchangeECDHE(_Message):
     algorithm: int
     signature: bytes
 
+    # Encoded with struct rather than a Writer: the server builds these bytes twice per
+    # ECDHE handshake (to sign, to send) and the client once (to verify).
     def params_bytes(self) -> bytes:
         """The ServerECDHParams, signed after client_random + server_random."""
-        return Writer().u8(_NAMED_CURVE).u16(self.named_group).vec8(self.public).getvalue()
+        return _SKE_PARAMS.pack(_NAMED_CURVE, self.named_group,
+                                _len8(self.public)) + self.public
 
     def encode_body(self) -> bytes:
-        return self.params_bytes() + Writer().u16(self.algorithm).vec16(self.signature).getvalue()
+        signature = self.signature
+        return b"".join((self.params_bytes(),
+                         _U16_U16.pack(self.algorithm, _len16(signature)), signature))
 
     @classmethod
     def decode(cls, body: bytes) -> ServerKeyExchangeECDHE:
@@ -498,7 +518,7 @@ class ClientKeyExchangeECDHE(_Message):
     public: bytes
 
     def encode_body(self) -> bytes:
-        return Writer().vec8(self.public).getvalue()
+        return bytes((_len8(self.public),)) + self.public
 
     @classmethod
     def decode(cls, body: bytes) -> ClientKeyExchangeECDHE:
