@@ -482,3 +482,14 @@ def test_server_key_exchange_bad_signature(trust, creds):
 def test_suite_table_names_what_we_test():
     assert {s.id for s in TLS12_DEFAULT_SUITES + TLS12_RSA_KX_SUITES} == \
         {i for i, s in SUITES.items() if s.version == V.TLS1_2}
+
+
+@pytest.mark.parametrize("versions,has_key_share", [(ONLY12, False), (BOTH, True)])
+def test_key_share_only_when_offering_tls13(trust, versions, has_key_share) -> None:
+    # RFC 8446 §4.2.8: key_share belongs to TLS 1.3; a TLS 1.2-only client neither sends one
+    # nor spends an (EC)DHE key generation on it (as OpenSSL does with a 1.2 maximum).
+    client = ClientConnection(ClientConfig(trust=trust, versions=versions), "localhost")
+    record = split_records(client.data_to_send())[0]
+    ch = ClientHello.decode(record[5 + 4:])
+    assert ch.has_ext(E.key_share) is has_key_share
+    assert bool(client._handshake.key_shares) is has_key_share

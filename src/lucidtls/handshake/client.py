@@ -129,17 +129,21 @@ class ClientHandshake:
         self.client_random = io.random(32)
         # Appendix D.4: a non-empty session id makes the handshake look like a TLS 1.2 resume.
         self.session_id = io.random(32) if cfg.middlebox_compat else b""
-        for group in cfg.key_share_groups:
-            self.key_shares[int(group)] = KeyShare.generate(
-                group, private_bytes=io.key_share_private(int(group)))
+        offers_tls13 = TLS13 in template.versions
+        if offers_tls13:  # key_share is a TLS 1.3 extension (RFC 8446 §4.2.8)
+            for group in cfg.key_share_groups:
+                self.key_shares[int(group)] = KeyShare.generate(
+                    group, private_bytes=io.key_share_private(int(group)))
 
         exts: list[tuple[int, bytes]] = []
         if self.server_name and cfg.send_sni and not is_ip_address(self.server_name):
             # RFC 6066 §3: literal IP addresses are not sent in SNI.
             exts.append((int(E.server_name), X.ServerNameList([self.server_name]).encode()))
         exts += template.config_extensions
-        exts.append((int(E.key_share), X.KeyShareClientHello(
-            [X.KeyShareEntry(g, k.public_bytes()) for g, k in self.key_shares.items()]).encode()))
+        if offers_tls13:  # (an empty list too: it asks for a HelloRetryRequest)
+            exts.append((int(E.key_share), X.KeyShareClientHello(
+                [X.KeyShareEntry(g, k.public_bytes())
+                 for g, k in self.key_shares.items()]).encode()))
 
         ch = ClientHello(random=self.client_random, legacy_session_id=self.session_id,
                          cipher_suites=list(template.suites), extensions=exts)
