@@ -15,6 +15,7 @@ Every malformed or invalid peer share raises ``IllegalParameter`` with a specifi
 from __future__ import annotations
 
 import hmac
+from typing import cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
@@ -68,13 +69,16 @@ def parse_group_names(text: str) -> list[NamedGroup]:
                            "or unsupported group")
 
 
+_SUPPORTED_BY_CODE: dict[int, NamedGroup] = {int(g): g for g in SUPPORTED_GROUPS}
+
+
 def _check_supported(group: int) -> NamedGroup:
-    try:
-        named = NamedGroup(group)
-    except ValueError:
-        raise ConfigError(f"unsupported group {group:#06x}") from None
-    if named not in SUPPORTED_GROUPS:
-        raise ConfigError(f"unsupported group {named.name}")
+    named = _SUPPORTED_BY_CODE.get(group)  # by code point: no enum construction per handshake
+    if named is None:
+        try:
+            raise ConfigError(f"unsupported group {NamedGroup(group).name}")
+        except ValueError:
+            raise ConfigError(f"unsupported group {group:#06x}") from None
     return named
 
 
@@ -172,13 +176,12 @@ class KeyShare:
         return cls(named, _x25519_private(x_priv), kem)
 
     def _compute_public(self) -> bytes:
+        # The group says what the key is (generate() built it): no ABC isinstance checks.
         dh = self._dh
-        if isinstance(dh, x25519.X25519PrivateKey):
-            classical = _x25519_public_bytes(dh)
-        elif isinstance(dh, ec.EllipticCurvePrivateKey):
-            classical = _ec_public_bytes(dh)
-        else:  # pragma: no cover - constructor never stores a KEM key here
-            raise TypeError("unexpected key type")
+        if self.group in _CURVES:
+            classical = _ec_public_bytes(cast(ec.EllipticCurvePrivateKey, dh))
+        else:  # x25519, alone or in the hybrid
+            classical = _x25519_public_bytes(cast(x25519.X25519PrivateKey, dh))
         if self._kem is not None:
             return self._kem.public_key().public_bytes_raw() + classical
         return classical
@@ -203,10 +206,9 @@ class KeyShare:
             except ValueError:
                 raise IllegalParameter("X25519MLKEM768 ML-KEM ciphertext is invalid") from None
             return kem_secret + _x25519_exchange(dh, peer_public[MLKEM768_CIPHERTEXT_LEN:])
-        if isinstance(dh, x25519.X25519PrivateKey):
-            return _x25519_exchange(dh, peer_public)
-        assert isinstance(dh, ec.EllipticCurvePrivateKey)
-        return _ec_exchange(self.group, dh, peer_public)
+        if self.group in _CURVES:
+            return _ec_exchange(self.group, cast(ec.EllipticCurvePrivateKey, dh), peer_public)
+        return _x25519_exchange(cast(x25519.X25519PrivateKey, dh), peer_public)
 
     def __repr__(self) -> str:
         return f"KeyShare({self.group.name})"
