@@ -143,21 +143,6 @@ class RecordLayer:
         """The next complete record, unprotected, or None if more bytes are needed."""
         buf = self._in
         pos = self._in_pos
-        read13 = self._read13
-        if read13 is not None and len(buf) - pos >= 5 and buf[pos] == _APPDATA and \
-                buf[pos + 1] == 3:
-            # Fast path, the bulk of a TLS 1.3 stream: a complete protected record whose inner
-            # plaintext is unpadded application data. Same checks as the general path below
-            # (which handles every other case, and raises), in fewer steps.
-            end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
-            if end - pos <= MAX_CIPHERTEXT_13 + 5 and end <= len(buf):
-                self._in_pos = end
-                inner = read13.open(buf[pos:pos + 5], memoryview(buf)[pos + 5:end])
-                self._plain_alerts_ok = False
-                i = len(inner) - 1
-                if i >= 0 and inner[i] == _APPDATA and i <= MAX_PLAINTEXT:
-                    return _APPDATA, inner[:i]
-                return self._inner_13(inner)
         if len(buf) - pos < 5:
             nxt = self._next
             if nxt is None:
@@ -199,7 +184,19 @@ class RecordLayer:
             # Decrypt straight from the input buffer (bytes: a view of it needs no release).
             inner = self._read13.open(buf[pos:start], memoryview(buf)[start:end])
             self._plain_alerts_ok = False
-            return self._inner_13(inner)
+            # RFC 8446 §5.4: strip zero padding; the last non-zero byte is the real type.
+            i = len(inner) - 1
+            if i < 0 or not inner[i]:
+                i = len(inner.rstrip(b"\0")) - 1
+                if i < 0:
+                    raise UnexpectedMessage("protected record has no content type (all padding)")
+            content_type = inner[i]
+            if i > MAX_PLAINTEXT:
+                raise RecordError(f"decrypted record of {i} bytes exceeds 2^14",
+                                  AlertDescription.record_overflow)
+            if content_type not in _KNOWN_TYPES or content_type == _CCS:
+                raise UnexpectedMessage(f"protected record of inner type {content_type}")
+            payload = inner[:i]
         elif protected13:
             payload = bytes(buf[start:end])
             if content_type == _CCS:
@@ -216,27 +213,6 @@ class RecordLayer:
                                   AlertDescription.record_overflow)
         else:
             payload = bytes(buf[start:end])
-        if not payload and content_type != _APPDATA:
-            # RFC 8446 §5.1: zero-length fragments only for application data.
-            raise UnexpectedMessage(f"empty {ContentType(content_type).name} record")
-        return content_type, payload
-
-    @staticmethod
-    def _inner_13(inner: bytes) -> tuple[int, bytes]:
-        """(content type, content) of a decrypted TLSInnerPlaintext (RFC 8446 §5.2, §5.4)."""
-        # RFC 8446 §5.4: strip zero padding; the last non-zero byte is the real type.
-        i = len(inner) - 1
-        if i < 0 or not inner[i]:
-            i = len(inner.rstrip(b"\0")) - 1
-            if i < 0:
-                raise UnexpectedMessage("protected record has no content type (all padding)")
-        content_type = inner[i]
-        if i > MAX_PLAINTEXT:
-            raise RecordError(f"decrypted record of {i} bytes exceeds 2^14",
-                              AlertDescription.record_overflow)
-        if content_type not in _KNOWN_TYPES or content_type == _CCS:
-            raise UnexpectedMessage(f"protected record of inner type {content_type}")
-        payload = inner[:i]
         if not payload and content_type != _APPDATA:
             # RFC 8446 §5.1: zero-length fragments only for application data.
             raise UnexpectedMessage(f"empty {ContentType(content_type).name} record")
