@@ -71,11 +71,16 @@ def choose_group(client_groups: Sequence[int], client_shares: Sequence[int],
 def choose_signature_scheme(peer_schemes: Sequence[int], credential: Credential,
                             version: int) -> int | None:
     """Our preferred scheme for *credential*'s key that the peer accepts."""
-    for scheme in schemes_for_key(credential.private_key, ProtocolVersion(version)):
-        if version == ProtocolVersion.TLS1_3 and scheme in TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
-            continue
+    # What a key can sign with depends on the key and the version alone: worked out once per
+    # credential and version (it costs cryptography's ABC checks), not per handshake.
+    ours = credential.signing_schemes.get(version)
+    if ours is None:
+        ours = credential.signing_schemes[version] = tuple(
+            int(s) for s in schemes_for_key(credential.private_key, ProtocolVersion(version))
+            if not (version == ProtocolVersion.TLS1_3 and s in TLS13_CERTIFICATE_VERIFY_FORBIDDEN))
+    for scheme in ours:
         if scheme in peer_schemes:
-            return int(scheme)
+            return scheme
     return None
 
 

@@ -91,6 +91,12 @@ class Credential:
         return frozenset(name.public_bytes() for c in self.chain for name in (c.issuer, c.subject))
 
     @functools.cached_property
+    def signing_schemes(self) -> dict[int, tuple[int, ...]]:
+        """Per protocol version, the signature schemes this key can sign with, in our
+        preference order; filled in by the handshake's negotiation the first time."""
+        return {}
+
+    @functools.cached_property
     def encoded(self) -> dict[object, bytes]:
         """Messages that depend on this credential alone, encoded once by the handshake (the
         Certificate message, RFC 8446 §4.4.2 / RFC 5246 §7.4.2, is the same every time)."""
