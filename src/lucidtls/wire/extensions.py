@@ -20,6 +20,7 @@ from lucidtls.wire.codec import Reader, Writer
 from lucidtls.wire.enums import ExtensionType, describe
 
 RawExtensions = list[tuple[int, bytes]]
+_EXTENSION_HEADER = struct.Struct(">HH")  # extension_type, extension_data length
 
 
 # --- the extension block ----------------------------------------------------------------------
@@ -34,13 +35,18 @@ def read_extensions(r: Reader, what: str = "extensions") -> RawExtensions:
     out: RawExtensions = []
     seen: set[int] = set()
     pos, end = 0, len(block)
+    unpack_header = _EXTENSION_HEADER.unpack_from
     while pos < end:
-        if end - pos < 2:
-            raise DecodeError(f"truncated {what}: extension_type: need 2 byte(s), have "
-                              f"{end - pos}")
-        ext_type = (block[pos] << 8) | block[pos + 1]
+        if end - pos < 4:
+            if end - pos < 2:
+                raise DecodeError(f"truncated {what}: extension_type: need 2 byte(s), have "
+                                  f"{end - pos}")
+            ext_type = (block[pos] << 8) | block[pos + 1]
+            raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
+                              "overruns the extension block")
+        ext_type, n = unpack_header(block, pos)
         start = pos + 4
-        if start > end or (n := (block[pos + 2] << 8) | block[pos + 3]) > end - start:
+        if n > end - start:
             raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
                               "overruns the extension block")
         if ext_type in seen:
@@ -50,9 +56,6 @@ def read_extensions(r: Reader, what: str = "extensions") -> RawExtensions:
         pos = start + n
         out.append((ext_type, block[start:pos]))
     return out
-
-
-_EXTENSION_HEADER = struct.Struct(">HH")  # extension_type, extension_data length
 
 
 def write_extensions(w: Writer, extensions: RawExtensions) -> None:
@@ -131,6 +134,20 @@ def _u8_list(data: bytes) -> list[int]:
 
 def _u16s(values: list[int]) -> bytes:
     return b"".join(v.to_bytes(2, "big") for v in values)
+
+
+def _u16_list_ext(data: bytes, what: str) -> list[int]:
+    """``uint16 values<2..2^16-2>`` filling the extension_data (groups, schemes)."""
+    if len(data) < 2:
+        raise DecodeError(f"truncated {what}: need 2 byte(s), have {len(data)}")
+    n = (data[0] << 8) | data[1]
+    if n < 2:
+        raise DecodeError(f"{what} is {n} byte(s), shorter than the minimum 2")
+    if n != len(data) - 2:
+        raise DecodeError(f"{what} is {n} byte(s) in an extension of {len(data) - 2}")
+    if n % 2:
+        raise DecodeError(f"{what} has an odd length {n}")
+    return list(struct.unpack_from(f">{n // 2}H", data, 2))
 
 
 def _require_empty(data: bytes, name: str) -> None:
@@ -254,10 +271,7 @@ class SupportedGroups:
 
     @classmethod
     def decode(cls, data: bytes) -> SupportedGroups:
-        r = Reader(data)
-        groups = r.u16_list("supported_groups: named_group_list", min_len=2)
-        r.finish("supported_groups")
-        return cls(groups)
+        return cls(_u16_list_ext(data, "supported_groups: named_group_list"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,10 +286,9 @@ class SignatureAlgorithms:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        r = Reader(data)
-        schemes = r.u16_list(f"{cls.ext_type.name}: supported_signature_algorithms", min_len=2)
-        r.finish(cls.ext_type.name)
-        return cls(schemes)
+        return cls(_u16_list_ext(data, cls._what))
+
+    _what: ClassVar[str] = "signature_algorithms: supported_signature_algorithms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +296,7 @@ class SignatureAlgorithmsCert(SignatureAlgorithms):
     """Same shape as ``signature_algorithms``; constrains certificate signatures."""
 
     ext_type: ClassVar[ExtensionType] = ExtensionType.signature_algorithms_cert
+    _what: ClassVar[str] = "signature_algorithms_cert: supported_signature_algorithms"
 
 
 # --- key_share (RFC 8446 §4.2.8) ----------------------------------------------------------------
