@@ -76,9 +76,10 @@ def _check_supported(group: int) -> NamedGroup:
     named = _SUPPORTED_BY_CODE.get(group)  # by code point: no enum construction per handshake
     if named is None:
         try:
-            raise ConfigError(f"unsupported group {NamedGroup(group).name}")
+            name = NamedGroup(group).name
         except ValueError:
-            raise ConfigError(f"unsupported group {group:#06x}") from None
+            name = f"{group:#06x}"
+        raise ConfigError(f"unsupported group {name}")
     return named
 
 
