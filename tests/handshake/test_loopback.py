@@ -57,7 +57,7 @@ def test_hello_retry_request(client_config, server_config, group):
 
 
 def test_default_prefers_post_quantum_hybrid(client_config, server_config):
-    client, server = handshake(client_config, server_config)
+    client, _server = handshake(client_config, server_config)
     assert client.info.group == NamedGroup.X25519MLKEM768
     assert client.info.version_name == "TLSv1.3"
 
@@ -137,7 +137,7 @@ def test_close_notify(client_config, server_config):
 
 
 def test_truncation_is_reported(client_config, server_config):
-    client, server = handshake(client_config, server_config)
+    _client, server = handshake(client_config, server_config)
     server.receive_data(b"")
     assert server.events() == [ConnectionClosed(clean=False)]
 
@@ -145,7 +145,7 @@ def test_truncation_is_reported(client_config, server_config):
 def test_keylog_file(tmp_path, trust, server_config):
     path = tmp_path / "keys.log"
     cc = ClientConfig(trust=trust, keylog_file=str(path))
-    client, _ = handshake(cc, server_config)
+    _client, _ = handshake(cc, server_config)
     labels = [line.split()[0] for line in path.read_text().splitlines()]
     assert labels == ["SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
                       "SERVER_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_0", "EXPORTER_SECRET"]

@@ -369,7 +369,7 @@ def test_hello_request_during_the_handshake_is_ignored(trust, creds):
         flights.append(data)
         return data + hello_request if len(flights) == 1 else data
 
-    client, server = handshake(cc, sc, to_client=inject)
+    client, _server = handshake(cc, sc, to_client=inject)
     assert client.info.version == V.TLS1_2
 
 

@@ -54,17 +54,19 @@ def test_client_with_gnutls_serv(pem: PemFiles, demo_ca: Credential,
     # Our default first flight shares X25519MLKEM768 and X25519; a server limited to a NIST
     # curve must ask again (HelloRetryRequest).
     cfg = ClientConfig(trust=TrustStore.from_certificates([demo_ca.leaf]))
-    with gnutls_server(pem, priority=priority(group)) as srv:
-        with connect("localhost", srv.port, cfg, timeout=TIMEOUT) as tls:
-            info = tls.info
-            assert info.version == ProtocolVersion.TLS1_3
-            assert info.verification == "verified"
-            expected = NamedGroup.x25519 if group is None else group
-            assert info.group == expected
-            assert info.hello_retry == (expected != NamedGroup.x25519)
-            for data in (b"ping\n", payload(16 * 1024, seed=3)):  # the echo answers lines
-                tls.sendall(data)
-                assert recv_exactly(tls.recv, len(data)) == data
+    with (
+        gnutls_server(pem, priority=priority(group)) as srv,
+        connect("localhost", srv.port, cfg, timeout=TIMEOUT) as tls,
+    ):
+        info = tls.info
+        assert info.version == ProtocolVersion.TLS1_3
+        assert info.verification == "verified"
+        expected = NamedGroup.x25519 if group is None else group
+        assert info.group == expected
+        assert info.hello_retry == (expected != NamedGroup.x25519)
+        for data in (b"ping\n", payload(16 * 1024, seed=3)):  # the echo answers lines
+            tls.sendall(data)
+            assert recv_exactly(tls.recv, len(data)) == data
 
 
 @groups
@@ -80,13 +82,15 @@ def test_server_with_gnutls_cli(pem: PemFiles, server_cred: Credential,
             tls.sendall(b"reply:" + line)
             return tls.info
 
-    with ServerThread(handler) as st:
-        with gnutls_client(st.port, pem.ca, priority=priority(group)) as cli:
-            cli.wait_for("Handshake was completed")
-            cli.write(b"ping\n")
-            cli.wait_for("reply:ping\n")
-            cli.close_stdin()
-            assert cli.wait() == 0, cli.describe()
+    with (
+        ServerThread(handler) as st,
+        gnutls_client(st.port, pem.ca, priority=priority(group)) as cli,
+    ):
+        cli.wait_for("Handshake was completed")
+        cli.write(b"ping\n")
+        cli.wait_for("reply:ping\n")
+        cli.close_stdin()
+        assert cli.wait() == 0, cli.describe()
     [info] = st.results
     assert info.group == group and not info.hello_retry
     out = cli.text

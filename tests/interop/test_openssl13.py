@@ -232,12 +232,14 @@ def s_client_info(out: str) -> dict[str, str]:
 def test_server_each_suite_and_group(pem: PemFiles, server_cred: Credential, suite: Suite,
                                      group: NamedGroup) -> None:
     config = ServerConfig(credentials=(server_cred,))
-    with ServerThread(line_server(config)) as st:
-        with openssl_client(st.port, pem.ca, ciphersuites=suite.name, groups=GROUPS[group][0],
-                            extra=["-ign_eof"]) as cli:
-            cli.write(b"ping from openssl\n")
-            cli.close_stdin()  # -ign_eof: s_client still waits for our reply and close_notify
-            assert cli.wait() == 0, cli.describe()
+    with (
+        ServerThread(line_server(config)) as st,
+        openssl_client(st.port, pem.ca, ciphersuites=suite.name, groups=GROUPS[group][0],
+                       extra=["-ign_eof"]) as cli,
+    ):
+        cli.write(b"ping from openssl\n")
+        cli.close_stdin()  # -ign_eof: s_client still waits for our reply and close_notify
+        assert cli.wait() == 0, cli.describe()
     [(info, line)] = st.results
     assert line == b"ping from openssl\n"
     assert (info.cipher_suite, info.group) == (suite.id, group)
@@ -254,11 +256,13 @@ def test_server_certificate_types(request: pytest.FixtureRequest, pki_dir: Path,
     fixture, scheme, printed = CERTS[key_type]
     cred = request.getfixturevalue(fixture)
     pem = write_pem_files(pki_dir, demo_ca, cred, key_type)
-    with ServerThread(line_server(ServerConfig(credentials=(cred,)))) as st:
-        with openssl_client(st.port, pem.ca, extra=["-ign_eof"]) as cli:
-            cli.write(b"hello\n")
-            cli.close_stdin()
-            assert cli.wait() == 0, cli.describe()
+    with (
+        ServerThread(line_server(ServerConfig(credentials=(cred,)))) as st,
+        openssl_client(st.port, pem.ca, extra=["-ign_eof"]) as cli,
+    ):
+        cli.write(b"hello\n")
+        cli.close_stdin()
+        assert cli.wait() == 0, cli.describe()
     [(info, _)] = st.results
     assert info.signature_scheme == scheme
     fields = s_client_info(cli.text)
@@ -278,13 +282,15 @@ def test_server_data_both_ways(pem: PemFiles, server_cred: Credential, size: str
 
     # -quiet (implies -ign_eof) and -verify_quiet: s_client's stdout is exactly the data it
     # received (a failed verification still ends it: -verify_return_error).
-    with ServerThread(handler) as st:
-        with openssl_client(st.port, pem.ca, extra=["-quiet", "-verify_quiet"]) as cli:
-            feeder = threading.Thread(target=cli.write, args=(theirs,), daemon=True)
-            feeder.start()
-            feeder.join(TIMEOUT)
-            cli.close_stdin()
-            assert cli.wait() == 0, cli.describe()
+    with (
+        ServerThread(handler) as st,
+        openssl_client(st.port, pem.ca, extra=["-quiet", "-verify_quiet"]) as cli,
+    ):
+        feeder = threading.Thread(target=cli.write, args=(theirs,), daemon=True)
+        feeder.start()
+        feeder.join(TIMEOUT)
+        cli.close_stdin()
+        assert cli.wait() == 0, cli.describe()
     assert st.results == [digest(theirs)]
     assert digest(cli.output) == digest(mine)
 
@@ -295,11 +301,13 @@ def test_server_hello_retry_to_openssl(pem: PemFiles, server_cred: Credential,
                                        group: NamedGroup) -> None:
     # s_client's first flight shares only X25519; we accept only *group*: HelloRetryRequest.
     config = ServerConfig(credentials=(server_cred,), groups=(group,))
-    with ServerThread(line_server(config)) as st:
-        with openssl_client(st.port, pem.ca, extra=["-ign_eof", "-msg"]) as cli:
-            cli.write(b"ping\n")
-            cli.close_stdin()
-            assert cli.wait() == 0, cli.describe()
+    with (
+        ServerThread(line_server(config)) as st,
+        openssl_client(st.port, pem.ca, extra=["-ign_eof", "-msg"]) as cli,
+    ):
+        cli.write(b"ping\n")
+        cli.close_stdin()
+        assert cli.wait() == 0, cli.describe()
     [(info, line)] = st.results
     assert info.hello_retry and info.group == group and line == b"ping\n"
     out = cli.text

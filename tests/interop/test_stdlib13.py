@@ -79,21 +79,25 @@ def test_client_each_suite_and_group(pem: PemFiles, demo_ca: Credential, suite: 
                                      group: NamedGroup) -> None:
     cfg = client_config(demo_ca, cipher_suites=(suite.id,), groups=(group,),
                         key_share_groups=(group,))
-    with ServerThread(ssl_server(stdlib_server_context(pem))) as st:
-        with our_client(st.port, cfg) as tls:
-            assert tls.info.version == ProtocolVersion.TLS1_3
-            assert (tls.info.cipher_suite, tls.info.group) == (suite.id, group)
-            assert tls.info.verification == "verified" and not tls.info.hello_retry
-            tls.sendall(b"there")
-            assert tls.recv() == b"hi there"
+    with (
+        ServerThread(ssl_server(stdlib_server_context(pem))) as st,
+        our_client(st.port, cfg) as tls,
+    ):
+        assert tls.info.version == ProtocolVersion.TLS1_3
+        assert (tls.info.cipher_suite, tls.info.group) == (suite.id, group)
+        assert tls.info.verification == "verified" and not tls.info.hello_retry
+        tls.sendall(b"there")
+        assert tls.recv() == b"hi there"
     assert st.results == [("TLSv1.3", suite.name)]
 
 
 @sizes
 def test_client_data_both_ways(pem: PemFiles, demo_ca: Credential, size: str) -> None:
-    with ServerThread(ssl_server(stdlib_server_context(pem), SIZES[size])) as st:
-        with our_client(st.port, client_config(demo_ca)) as tls:
-            exchange_as_client(tls.sendall, tls.recv, SIZES[size])
+    with (
+        ServerThread(ssl_server(stdlib_server_context(pem), SIZES[size])) as st,
+        our_client(st.port, client_config(demo_ca)) as tls,
+    ):
+        exchange_as_client(tls.sendall, tls.recv, SIZES[size])
     assert st.results[0][0] == "TLSv1.3"
 
 
@@ -106,11 +110,13 @@ def test_client_hello_retry_from_ssl(pem: PemFiles, demo_ca: Credential,
         pytest.skip(f"{ssl.OPENSSL_VERSION} knows X25519MLKEM768: no retry to force this way")
     cfg = client_config(demo_ca, groups=(NamedGroup.X25519MLKEM768, group),
                         key_share_groups=(NamedGroup.X25519MLKEM768,))
-    with ServerThread(ssl_server(stdlib_server_context(pem))) as st:
-        with our_client(st.port, cfg) as tls:
-            assert tls.info.hello_retry and tls.info.group == group
-            tls.sendall(b"again")
-            assert tls.recv() == b"hi again"
+    with (
+        ServerThread(ssl_server(stdlib_server_context(pem))) as st,
+        our_client(st.port, cfg) as tls,
+    ):
+        assert tls.info.hello_retry and tls.info.group == group
+        tls.sendall(b"again")
+        assert tls.recv() == b"hi again"
 
 
 # --- our server, ssl client ------------------------------------------------------------------
@@ -151,10 +157,12 @@ def test_server_each_suite_and_group(pem: PemFiles, server_cred: Credential, sui
 @sizes
 def test_server_data_both_ways(pem: PemFiles, server_cred: Credential, size: str) -> None:
     config = ServerConfig(credentials=(server_cred,))
-    with ServerThread(lucid_server(config, SIZES[size])) as st:
-        with ssl_client(st.port, stdlib_client_context(pem.ca)) as tls:
-            exchange_as_client(tls.sendall, tls.recv, SIZES[size])
-            assert tls.version() == "TLSv1.3"
+    with (
+        ServerThread(lucid_server(config, SIZES[size])) as st,
+        ssl_client(st.port, stdlib_client_context(pem.ca)) as tls,
+    ):
+        exchange_as_client(tls.sendall, tls.recv, SIZES[size])
+        assert tls.version() == "TLSv1.3"
 
 
 @pytest.mark.parametrize("group", [NamedGroup.secp256r1, NamedGroup.secp384r1],
@@ -163,10 +171,12 @@ def test_server_hello_retry_to_ssl(pem: PemFiles, server_cred: Credential,
                                    group: NamedGroup) -> None:
     # The ssl client shares X25519 first; we accept only *group*: HelloRetryRequest.
     config = ServerConfig(credentials=(server_cred,), groups=(group,))
-    with ServerThread(lucid_server(config)) as st:
-        with ssl_client(st.port, stdlib_client_context(pem.ca)) as tls:
-            tls.sendall(b"there")
-            assert tls.recv(100) == b"hi there"
+    with (
+        ServerThread(lucid_server(config)) as st,
+        ssl_client(st.port, stdlib_client_context(pem.ca)) as tls,
+    ):
+        tls.sendall(b"there")
+        assert tls.recv(100) == b"hi there"
     [info] = st.results
     assert info.hello_retry and info.group == group
 
