@@ -88,11 +88,7 @@ class _Expander:
         self._keyed = _hmac.HMAC(secret, hash)
 
     def expand_label(self, label: bytes, context: bytes, length: int) -> bytes:
-        # _expand_label_keyed on a copy, inlined: this runs a dozen times per handshake side.
-        h = self._keyed.copy()
-        h.update(b"".join((_label_prefix(label, length), bytes((len(context),)), context,
-                           b"\x01")))
-        return h.finalize()[:length]
+        return _expand_label_keyed(self._keyed.copy(), label, context, length)
 
 
 def derive_secret(hash: _HashAlg, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
