@@ -6,7 +6,7 @@ lives here and nowhere else; the rest of the stack asks this table instead of br
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
 
@@ -40,11 +40,13 @@ class Suite:
     kx: str  # "any" (TLS 1.3) | "ECDHE" | "RSA"
     auth: str  # "any" (TLS 1.3) | "ECDSA" | "RSA"
 
-    @property
-    def hash(self) -> hashes.HashAlgorithm:
-        """The suite's ``cryptography`` hash instance (the PRF / HKDF / transcript hash). Hash
-        algorithm objects are stateless, so one shared instance per hash serves every call."""
-        return _HASH_INSTANCES[self.hash_name]
+    # The suite's ``cryptography`` hash instance (the PRF / HKDF / transcript hash): stateless,
+    # so one shared instance per hash serves every call. A field filled in by __post_init__
+    # rather than a property: it is read about 16 times per handshake.
+    hash: hashes.HashAlgorithm = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hash", _HASH_INSTANCES[self.hash_name])
 
     @property
     def hash_len(self) -> int:
