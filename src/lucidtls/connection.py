@@ -396,12 +396,14 @@ class Connection:
                           f"unexpected post-handshake {describe(HandshakeType, msg.msg_type)}")
 
     def _post_handshake_12(self, msg: Message) -> None:
-        # RFC 5746 / our policy: renegotiation is refused.
-        if msg.msg_type == HT.HELLO_REQUEST and self.is_client:
+        # Our policy: renegotiation is refused. RFC 5246 §7.2.2: no_renegotiation "is always a
+        # warning", sent by a client for a HelloRequest and by a server for a ClientHello; the
+        # hello is ignored and the side that asked decides whether to go on (as OpenSSL does).
+        if (msg.msg_type == HT.HELLO_REQUEST and self.is_client) or \
+                (msg.msg_type == HT.CLIENT_HELLO and not self.is_client):
             self._send_alert(A.no_renegotiation, AlertLevel.WARNING)
+            self.trace("renegotiation_refused", msg_type=msg.msg_type)
             return
-        if msg.msg_type == HT.CLIENT_HELLO and not self.is_client:
-            raise alert_error(A.no_renegotiation, "renegotiation is not supported")
         raise alert_error(A.unexpected_message,
                           f"unexpected post-handshake {describe(HandshakeType, msg.msg_type)}")
 

@@ -388,15 +388,20 @@ def test_hello_request_with_a_body_is_a_decode_error(trust, creds):
     assert "HelloRequest" in info.value.reason
 
 
-def test_client_hello_after_handshake_is_refused(trust, creds):
+def test_client_hello_after_handshake_gets_no_renegotiation_warning(trust, creds):
+    # RFC 5246 §7.2.2: the server answers a renegotiating ClientHello with a no_renegotiation
+    # warning ("always a warning") and ignores it; the client decides whether to go on.
     cc, sc = configs(trust, creds, server={"versions": ONLY12})
     client, server = handshake(cc, sc)
     hello = ClientHello(random=bytes(32), legacy_session_id=b"",
                         cipher_suites=[int(TLS12_DEFAULT_SUITES[0].id)], extensions=[])
     client._record.write(ContentType.HANDSHAKE, hello.to_bytes())
-    with pytest.raises(ProtocolError) as info:
-        pump(client, server)
-    assert info.value.alert == A.no_renegotiation
+    ce, _ = pump(client, server)
+    assert ce == [AlertReceived(AlertLevel.WARNING, A.no_renegotiation)]
+    server.send(b"still here")
+    client.send(b"me too")
+    ce, se = pump(client, server)
+    assert (ce, se) == ([ApplicationData(b"still here")], [ApplicationData(b"me too")])
 
 
 def test_non_empty_renegotiation_info_in_initial_hello(trust, creds):

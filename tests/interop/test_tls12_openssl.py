@@ -16,7 +16,7 @@ from lucidtls.events import HandshakeComplete
 from lucidtls.io.sync import wrap_client, wrap_server
 from lucidtls.pki.issue import issue_certificate
 from lucidtls.pki.trust import TrustStore
-from lucidtls.wire.enums import AlertDescription, ProtocolVersion
+from lucidtls.wire.enums import AlertDescription, AlertLevel, ProtocolVersion
 from tests.interop.peers import (
     LOOPBACK,
     TIMEOUT,
@@ -162,13 +162,17 @@ def test_cbc_only_s_client_is_refused(pems, server_cred, rsa_server_cred):
 
 
 def test_s_client_renegotiation_is_refused(pems, server_cred, rsa_server_cred):
+    """s_client's "R" sends a new ClientHello. We answer with a no_renegotiation warning (RFC
+    5246 §7.2.2: "always a warning") and ignore the hello; OpenSSL, having asked, then gives up
+    with a fatal handshake_failure of its own."""
     config = _server_config(server_cred, rsa_server_cred)
+    trace: list = []
 
     def handler(sock: socket.socket):
-        tls = wrap_server(sock, config)
+        tls = wrap_server(sock, config, observer=trace.append)
         try:
             tls.recv()
-        except ProtocolError as exc:
+        except TLSError as exc:
             return exc
         return None
 
@@ -179,7 +183,10 @@ def test_s_client_renegotiation_is_refused(pems, server_cred, rsa_server_cred):
         peer.wait_for("no renegotiation")
         peer.stop()
     err = st.results[0]
-    assert isinstance(err, ProtocolError) and err.alert == A.no_renegotiation
+    assert isinstance(err, PeerAlertError) and err.alert == A.handshake_failure, err
+    sent = [(e.fields["level"], e.fields["description"]) for e in trace
+            if e.kind == "alert" and e.fields.get("direction") == "sent"]
+    assert sent == [(AlertLevel.WARNING, A.no_renegotiation)]
 
 
 # --- lucidtls client, OpenSSL server --------------------------------------------------------
