@@ -132,7 +132,10 @@ def handshake_rows(pki: PKI, p: Params) -> list[Row]:
         makers.append(impls)
     for r in range(p.rounds):
         for row, impls in zip(rows, makers):
-            for name in _rotate(list(impls), r):
+            # The implementations a target compares (lucidtls, stdlib, floor) run back to back in
+            # rotating order; tlslite-ng (slow, no target) after them.
+            compared = [n for n in ("lucidtls", "stdlib", "floor") if n in impls]
+            for name in _rotate(compared, r) + [n for n in impls if n not in compared]:
                 impl = impls[name]
                 _safe(row, name, lambda impl=impl, n=p.hs_batch[name]:  # type: ignore[misc]
                       1000 * cpu_per_call(impl.handshake, n))
