@@ -268,19 +268,28 @@ class HandshakeReader:
         self.max_message = max_message
 
     def feed(self, fragment: bytes) -> None:
+        # Messages are cut straight out of the record's payload; only a message split across
+        # records goes through the buffer. A record holding exactly one message is not copied.
         buf = self._buf
-        buf += fragment
-        while len(buf) >= 4:
-            length = (buf[1] << 16) | (buf[2] << 8) | buf[3]
-            if length > self.max_message:
-                raise DecodeError(
-                    f"handshake message of {length} bytes exceeds the limit {self.max_message}")
-            end = 4 + length
-            if len(buf) < end:
+        if buf:
+            buf += fragment
+            data = bytes(buf)
+            buf.clear()
+        else:
+            data = fragment if type(fragment) is bytes else bytes(fragment)
+        n, pos, limit = len(data), 0, self.max_message
+        while n - pos >= 4:
+            length = (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
+            if length > limit:
+                raise DecodeError(f"handshake message of {length} bytes exceeds the limit {limit}")
+            end = pos + 4 + length
+            if end > n:
                 break
-            raw = bytes(buf[:end])
-            del buf[:end]
+            raw = data if (pos == 0 and end == n) else data[pos:end]
             self._ready.append((raw[0], raw[4:], raw))
+            pos = end
+        if pos < n:
+            buf += memoryview(data)[pos:]
 
     def pop(self) -> tuple[int, bytes, bytes] | None:
         """The next complete ``(msg_type, body, raw)`` or None."""
