@@ -272,19 +272,19 @@ class Connection:
     def _deliver(self, msg: Message) -> None:
         waiting = self._waiting
         assert waiting is not None
-        if msg.msg_type == HT.HELLO_REQUEST and self.is_client and \
-                self._record.version != ProtocolVersion.TLS1_3 and HT.HELLO_REQUEST not in \
-                waiting.types:
-            # RFC 5246 §7.4.1.1: ignored while negotiating; never part of the transcript.
-            if msg.body:
-                raise DecodeError("HelloRequest must be empty")
-            self.trace("hello_request_ignored")
-            return
-        if msg.msg_type not in waiting.types:
+        msg_type = msg.msg_type
+        if msg_type not in waiting.types:
+            if msg_type == HT.HELLO_REQUEST and self.is_client and \
+                    self._record.version != ProtocolVersion.TLS1_3:
+                # RFC 5246 §7.4.1.1: ignored while negotiating; never part of the transcript.
+                if msg.body:
+                    raise DecodeError("HelloRequest must be empty")
+                self.trace("hello_request_ignored")
+                return
             raise alert_error(A.unexpected_message,
                               f"expected {waiting.describe()}, received "
-                              f"{describe(HandshakeType, msg.msg_type)}")
-        if msg.msg_type == HT.CLIENT_HELLO:
+                              f"{describe(HandshakeType, msg_type)}")
+        if msg_type == HT.CLIENT_HELLO:
             self._first_hello_seen = True
         self._advance(msg)
 
