@@ -68,9 +68,11 @@ def _expand_label_keyed(keyed: _hmac.HMAC, label: bytes, context: bytes, length:
     """HKDF-Expand-Label for outputs of at most Hash.length bytes, from an HMAC already keyed
     with the secret (consumed unless the caller passes a copy)."""
     # RFC 5869 §2.3: T(1) = HMAC-Hash(PRK, info || 0x01) is all the output needed.
-    keyed.update(b"".join((_label_prefix(label, length), bytes((len(context),)), context,
-                           b"\x01")))
+    keyed.update(b"".join((_label_prefix(label, length), _U8[len(context)], context, b"\x01")))
     return keyed.finalize()[:length]
+
+
+_U8 = [bytes((n,)) for n in range(256)]  # the context's length byte (contexts are < 256 bytes)
 
 
 @functools.lru_cache(maxsize=64)
