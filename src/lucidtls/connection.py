@@ -100,6 +100,11 @@ class Hooks:
 
 _NO_HOOKS = Hooks()  # the default: read, never changed
 _new_tuple = tuple.__new__  # builds a NamedTuple from a tuple in C
+_new_object, _set_attribute = object.__new__, object.__setattr__
+# _deliver_application_data builds ApplicationData the way its dataclass __init__ would; if the
+# event ever gains a field or a __post_init__, that shortcut must go.
+assert [f.name for f in dataclasses.fields(ApplicationData)] == ["data"] and \
+    not hasattr(ApplicationData, "__post_init__")
 
 
 class Connection:
@@ -236,8 +241,15 @@ class Connection:
     def _process_records(self) -> None:
         if self._peer_closed:
             return
-        next_record = self._record.next_record
-        while (rec := next_record()) is not None:
+        record = self._record
+        next_record = record.next_record
+        while True:
+            # Once established, runs of application-data records take the record layer's fast
+            # path; anything else (and any record it declines) goes through next_record.
+            rec = record.read_application_data_13(self._deliver_application_data) \
+                if self._result is not None else None
+            if rec is None and (rec := next_record()) is None:
+                return
             ctype, payload = rec
             if ctype == _APPDATA:
                 if self._result is None:
@@ -253,6 +265,13 @@ class Connection:
                 self._on_ccs(payload)
             if self._peer_closed:  # nothing after close_notify is read (RFC 8446 §6.1)
                 return
+
+    def _deliver_application_data(self, payload: bytes) -> None:
+        # ApplicationData(payload), built the way its frozen dataclass __init__ does but
+        # without that extra frame: this runs once per record of a bulk stream.
+        event = _new_object(ApplicationData)
+        _set_attribute(event, "data", payload)
+        self._events.append(event)
 
     def _on_handshake_data(self, payload: bytes) -> None:
         reader = self._hs_reader

@@ -9,6 +9,7 @@ handshake: what is allowed when is the connection's business.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from lucidtls.errors import DecodeError, RecordError, UnexpectedMessage
@@ -38,6 +39,8 @@ class Protection13(Protocol):
 
     def seal(self, inner_plaintext: bytes) -> bytes: ...
     def seal_parts(self, inner_plaintext: bytes) -> tuple[bytes, bytes]: ...
+    def seal_application_data(self, data: bytes | bytearray | memoryview,
+                              fragment_size: int) -> list[bytes]: ...
     def open(self, header: bytes, ciphertext: bytes | memoryview) -> bytes: ...
 
 
@@ -184,19 +187,7 @@ class RecordLayer:
             # Decrypt straight from the input buffer (bytes: a view of it needs no release).
             inner = self._read13.open(buf[pos:start], memoryview(buf)[start:end])
             self._plain_alerts_ok = False
-            # RFC 8446 §5.4: strip zero padding; the last non-zero byte is the real type.
-            i = len(inner) - 1
-            if i < 0 or not inner[i]:
-                i = len(inner.rstrip(b"\0")) - 1
-                if i < 0:
-                    raise UnexpectedMessage("protected record has no content type (all padding)")
-            content_type = inner[i]
-            if i > MAX_PLAINTEXT:
-                raise RecordError(f"decrypted record of {i} bytes exceeds 2^14",
-                                  AlertDescription.record_overflow)
-            if content_type not in _KNOWN_TYPES or content_type == _CCS:
-                raise UnexpectedMessage(f"protected record of inner type {content_type}")
-            payload = inner[:i]
+            return _inner_plaintext(inner)
         elif protected13:
             payload = bytes(buf[start:end])
             if content_type == _CCS:
@@ -218,10 +209,58 @@ class RecordLayer:
             raise UnexpectedMessage(f"empty {ContentType(content_type).name} record")
         return content_type, payload
 
+    def read_application_data_13(self, deliver: Callable[[bytes], object]
+                                 ) -> tuple[int, bytes] | None:
+        """The established TLS 1.3 stream's fast path: decrypt the complete, unpadded
+        application-data records at the head of the input, passing each payload to *deliver*
+        in order. It stops at the first record it does not cover and leaves it to next_record,
+        which makes every check and raises; a record that holds something else once decrypted
+        is returned as next_record would return it."""
+        read13 = self._read13
+        if read13 is None:
+            return None
+        open_record = read13.open
+        buf, pos = self._in, self._in_pos
+        n = len(buf)
+        view = memoryview(buf)  # bytes: the view never blocks anything, so it is not released
+        try:
+            while True:
+                if n - pos < 5:
+                    if pos != n or self._next is None:
+                        break
+                    # The straddling record is read: go on with the rest of the fed bytes, as
+                    # next_record does.
+                    buf, pos = self._in, self._in_pos = self._next, self._next_pos
+                    self._next = None
+                    n, view = len(buf), memoryview(buf)
+                    continue
+                if buf[pos] != _APPDATA or buf[pos + 1] != 3:
+                    break
+                start = pos + 5
+                end = start + ((buf[pos + 3] << 8) | buf[pos + 4])
+                if end > n or end - start > MAX_CIPHERTEXT_13:
+                    break
+                header, pos = buf[start - 5:start], end
+                inner = open_record(header, view[start:end])
+                i = len(inner) - 1
+                if i < 0 or inner[i] != _APPDATA or i > MAX_PLAINTEXT:
+                    self._plain_alerts_ok = False
+                    return _inner_plaintext(inner)
+                deliver(inner[:i])
+        finally:
+            if pos != self._in_pos:
+                self._in_pos = pos
+                self._plain_alerts_ok = False
+        return None
+
     # --- outgoing -------------------------------------------------------------------------
     def write(self, content_type: int, data: bytes | bytearray | memoryview) -> None:
         """Fragment and protect *data* as records of *content_type*."""
         size = self.max_fragment
+        w13 = self._write13
+        if w13 is not None and content_type == _APPDATA and data and not self.pad_to:
+            self._out += w13.seal_application_data(data, size)  # the bulk of a TLS 1.3 stream
+            return
         if len(data) <= size:
             self._write_one(content_type, data)
             return
@@ -257,6 +296,27 @@ class RecordLayer:
     def pending_output(self) -> int:
         # Summed when asked (nothing asks per record), not counted on every write.
         return sum(map(len, self._out))
+
+
+def _inner_plaintext(inner: bytes) -> tuple[int, bytes]:
+    """(content type, content) of a decrypted TLSInnerPlaintext (RFC 8446 §5.2, §5.4)."""
+    # RFC 8446 §5.4: strip zero padding; the last non-zero byte is the real type.
+    i = len(inner) - 1
+    if i < 0 or not inner[i]:
+        i = len(inner.rstrip(b"\0")) - 1
+        if i < 0:
+            raise UnexpectedMessage("protected record has no content type (all padding)")
+    content_type = inner[i]
+    if i > MAX_PLAINTEXT:
+        raise RecordError(f"decrypted record of {i} bytes exceeds 2^14",
+                          AlertDescription.record_overflow)
+    if content_type not in _KNOWN_TYPES or content_type == _CCS:
+        raise UnexpectedMessage(f"protected record of inner type {content_type}")
+    payload = inner[:i]
+    if not payload and content_type != _APPDATA:
+        # RFC 8446 §5.1: zero-length fragments only for application data.
+        raise UnexpectedMessage(f"empty {ContentType(content_type).name} record")
+    return content_type, payload
 
 
 class HandshakeReader:

@@ -190,3 +190,25 @@ def test_data_split_across_receives(client_config, server_config, chunk):
         got += [e.data for e in server.events() if isinstance(e, ApplicationData)]
     expected = b"".join(payload[:n] for n in (1, 300, 16384, 40000, len(payload)))
     assert b"".join(got) == expected
+
+
+def test_one_receive_mixing_data_padding_key_update_and_close(client_config, server_config):
+    # A single receive holding application data, padded records, a KeyUpdate and close_notify:
+    # events come out in order, the new key takes over mid-receive, nothing after close_notify
+    # is delivered (RFC 8446 §4.6.3, §5.4, §6.1).
+    client, server = handshake(client_config, server_config)
+    client.send(b"a" * 20000)  # two records
+    client._record.pad_to = 64
+    client.send(b"padded")
+    client._record.pad_to = 0
+    client.key_update(request_peer=False)
+    client.send(b"b" * 17000)  # under the new key
+    client.close()
+    wire = client.data_to_send()
+    server.receive_data(wire)
+    events = server.events()
+    data = b"".join(e.data for e in events if isinstance(e, ApplicationData))
+    assert data == b"a" * 20000 + b"padded" + b"b" * 17000
+    assert KeyUpdated("read", requested_by_peer=False) in events
+    assert events.index(KeyUpdated("read", requested_by_peer=False)) < len(events) - 3
+    assert events[-1] == ConnectionClosed(clean=True)

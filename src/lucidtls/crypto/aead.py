@@ -35,6 +35,7 @@ _HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
 _AAD12 = struct.Struct(">QBHH")  # seq_num, type, version, length
 _TLS12 = 0x0303
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
+_APPDATA_TYPE = bytes((_APPLICATION_DATA,))
 
 _Aead = AESGCM | ChaCha20Poly1305
 
@@ -100,6 +101,24 @@ class Tls13Protection:
         sealed = self._aead.encrypt(nonce, inner_plaintext, header)
         self.seq = seq + 1
         return header, sealed
+
+    def seal_application_data(self, data: bytes | bytearray | memoryview,
+                              fragment_size: int) -> list[bytes]:
+        """*data* as unpadded application-data records of at most *fragment_size* bytes, as
+        (header, ciphertext) parts: ``seal_parts`` in one loop, for bulk sends."""
+        seq = self.seq
+        if seq + -(-len(data) // fragment_size) > _SEQ_LIMIT:
+            raise _exhausted()
+        encrypt, iv, pack = self._aead.encrypt, self._iv, _HEADER.pack
+        view = memoryview(data)
+        out: list[bytes] = []
+        for i in range(0, len(data), fragment_size):
+            inner = b"".join((view[i:i + fragment_size], _APPDATA_TYPE))  # RFC 8446 §5.2
+            header = pack(_APPLICATION_DATA, _TLS12, len(inner) + AEAD_TAG_LEN)
+            out += (header, encrypt((iv ^ seq).to_bytes(12, "big"), inner, header))
+            seq += 1
+        self.seq = seq
+        return out
 
     def open(self, header: bytes, ciphertext: bytes | memoryview) -> bytes:
         """Decrypt one record body (AAD = its 5-byte header); return the TLSInnerPlaintext."""
