@@ -162,18 +162,25 @@ class EarlySecret:
         return HandshakeSecret(self.hash, hkdf_extract(self.hash, salt, ikm))
 
 
-class HandshakeSecret:
-    """Handshake Secret: the handshake traffic secrets, then the master secret."""
+class _StageSecret:
+    """A stage secret that Derive-Secret (RFC 8446 §7.1) expands three or four times: its
+    HMAC is keyed once for all of them."""
 
     __slots__ = ("_expander", "hash", "secret")
 
     def __init__(self, suite_hash: _HashAlg, secret: bytes) -> None:
         self.hash = suite_hash
         self.secret = secret
-        self._expander = _Expander(suite_hash, secret)  # three expansions follow
+        self._expander = _Expander(suite_hash, secret)
 
     def _derive(self, label: bytes, transcript_hash: bytes) -> bytes:
         return self._expander.expand_label(label, transcript_hash, self.hash.digest_size)
+
+
+class HandshakeSecret(_StageSecret):
+    """Handshake Secret: the handshake traffic secrets, then the master secret."""
+
+    __slots__ = ()
 
     def client_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
         """Over ClientHello...ServerHello."""
@@ -189,18 +196,10 @@ class HandshakeSecret:
         return MasterSecret(self.hash, hkdf_extract(self.hash, salt, zeros))
 
 
-class MasterSecret:
+class MasterSecret(_StageSecret):
     """Master Secret: application traffic, exporter and resumption secrets."""
 
-    __slots__ = ("_expander", "hash", "secret")
-
-    def __init__(self, suite_hash: _HashAlg, secret: bytes) -> None:
-        self.hash = suite_hash
-        self.secret = secret
-        self._expander = _Expander(suite_hash, secret)  # three or four expansions follow
-
-    def _derive(self, label: bytes, transcript_hash: bytes) -> bytes:
-        return self._expander.expand_label(label, transcript_hash, self.hash.digest_size)
+    __slots__ = ()
 
     def client_application_traffic_secret_0(self, transcript_hash: bytes) -> bytes:
         """Over ClientHello...server Finished."""
