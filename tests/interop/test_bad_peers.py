@@ -12,7 +12,7 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -217,85 +217,69 @@ def test_plain_http_to_our_server(server_cred):
     assert reply[:1] == b"\x15" and reply[-2:] == bytes((2, int(error.alert))), reply
 
 
-def test_plain_http_server_to_our_client(trust):
+@contextlib.contextmanager
+def raw_peer(behaviour: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A one-connection loopback peer that speaks raw bytes: *behaviour* gets the accepted
+    socket (in a thread); yields the port. The listener is closed and the thread joined after."""
     listener = socket.create_server((LOOPBACK, 0))
     listener.settimeout(TIMEOUT)
 
-    def http_server() -> None:
+    def serve() -> None:
         with contextlib.suppress(OSError):
             sock, _ = listener.accept()
             with sock:
                 sock.settimeout(TIMEOUT)
-                sock.recv(4096)
-                sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-                with contextlib.suppress(OSError):
-                    sock.recv(4096)
+                behaviour(sock)
 
-    thread = threading.Thread(target=http_server, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        cc = ClientConfig(trust=trust, versions=TLS13_ONLY)
-        with pytest.raises(ProtocolError) as info:
-            connect(LOOPBACK, listener.getsockname()[1], cc, server_hostname="localhost",
-                    timeout=TIMEOUT)
-        assert "HTTP" in info.value.reason, info.value.reason
+        yield listener.getsockname()[1]
     finally:
         listener.close()
         thread.join(TIMEOUT)
+
+
+def test_plain_http_server_to_our_client(trust):
+    def http_server(sock: socket.socket) -> None:
+        sock.recv(4096)
+        sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        with contextlib.suppress(OSError):
+            sock.recv(4096)
+
+    cc = ClientConfig(trust=trust, versions=TLS13_ONLY)
+    with raw_peer(http_server) as port, pytest.raises(ProtocolError) as info:
+        connect(LOOPBACK, port, cc, server_hostname="localhost", timeout=TIMEOUT)
+    assert "HTTP" in info.value.reason, info.value.reason
 
 
 def test_peer_closes_mid_handshake(trust):
     # A peer that reads the ClientHello and hangs up: a typed error, not a hang.
-    listener = socket.create_server((LOOPBACK, 0))
-    listener.settimeout(TIMEOUT)
-
-    def closer() -> None:
-        with contextlib.suppress(OSError):
-            sock, _ = listener.accept()
-            with sock:
-                sock.recv(4096)
-
-    thread = threading.Thread(target=closer, daemon=True)
-    thread.start()
-    try:
-        with pytest.raises(TLSError):
-            connect(LOOPBACK, listener.getsockname()[1], ClientConfig(trust=trust),
-                    server_hostname="localhost", timeout=TIMEOUT)
-    finally:
-        listener.close()
-        thread.join(TIMEOUT)
+    with raw_peer(lambda sock: sock.recv(4096)) as port, pytest.raises(TLSError):
+        connect(LOOPBACK, port, ClientConfig(trust=trust), server_hostname="localhost",
+                timeout=TIMEOUT)
 
 
 def test_peer_sends_close_notify_mid_handshake(trust):
     # A peer answering the ClientHello with close_notify and hanging up: connect() must end in
-    # a typed error. Run in a thread so that a regression shows as a failure, not a hung suite.
-    listener = socket.create_server((LOOPBACK, 0))
-    listener.settimeout(TIMEOUT)
-
-    def closer() -> None:
-        with contextlib.suppress(OSError):
-            sock, _ = listener.accept()
-            with sock:
-                sock.recv(4096)
-                sock.sendall(b"\x15\x03\x03\x00\x02\x01\x00")
+    # a typed error. The client runs in a thread so that a regression shows as a failure, not
+    # a hung suite.
+    def close_notify(sock: socket.socket) -> None:
+        sock.recv(4096)
+        sock.sendall(b"\x15\x03\x03\x00\x02\x01\x00")
 
     outcome: list[BaseException | None] = []
+    with raw_peer(close_notify) as port:
+        def client() -> None:
+            try:
+                connect(LOOPBACK, port, ClientConfig(trust=trust), server_hostname="localhost",
+                        timeout=TIMEOUT)
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 - inspected below
+                outcome.append(exc)
 
-    def client() -> None:
-        try:
-            connect(LOOPBACK, listener.getsockname()[1], ClientConfig(trust=trust),
-                    server_hostname="localhost", timeout=TIMEOUT)
-            outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - inspected below
-            outcome.append(exc)
-
-    threads = [threading.Thread(target=f, daemon=True) for f in (closer, client)]
-    for t in threads:
-        t.start()
-    try:
-        threads[1].join(TIMEOUT)
-        assert not threads[1].is_alive(), "connect() hangs after close_notify"
-        assert isinstance(outcome[0], ConnectionClosedError), outcome
-    finally:
-        listener.close()
-        threads[0].join(TIMEOUT)
+        thread = threading.Thread(target=client, daemon=True)
+        thread.start()
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), "connect() hangs after close_notify"
+    assert isinstance(outcome[0], ConnectionClosedError), outcome
