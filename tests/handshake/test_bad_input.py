@@ -768,3 +768,22 @@ def test_eof_during_handshake(pair, role):
         receiver.receive_data(b"")
     with pytest.raises(ConnectionClosedError):
         receiver.receive_data(b"")
+
+
+@pytest.mark.parametrize("ext_type,data,what", [
+    (E.supported_versions, b"\x03\x04\x00", "selected_version"),
+    (E.supported_versions, b"\x03", "selected_version"),
+    (E.key_share, b"\x00\x1d\x00\x20" + bytes(31), "key_share"),
+    (E.key_share, b"\x00\x1d\x00\x20" + bytes(33), "key_share"),
+    (E.key_share, b"\x00\x1d\x00", "key_share"),
+])
+def test_server_hello_fixed_size_extension_of_wrong_length(client_config, server_config,
+                                                           ext_type, data, what):
+    # supported_versions and key_share in a ServerHello have exact sizes: one byte short or
+    # over is a decode_error, sent to the server (RFC 8446 §4.2.1, §4.2.8).
+    client = ClientConnection(client_config, "localhost")
+    server = ServerConnection(server_config, hooks=shaper(
+        ServerHello, lambda sh: with_ext(sh, ext_type, data)))
+    flight = first_flight(client, server)
+    expect_failure(lambda: client.receive_data(flight), client, DecodeError, A.decode_error,
+                   what, peer=server)

@@ -393,3 +393,20 @@ def test_generated_round_trip(view: Any) -> None:
     decoded = type(view).decode(data)
     assert decoded == view
     assert decoded.encode() == data
+
+
+@pytest.mark.parametrize("data", [b"", b"\x03", b"\x03\x04\x00"])
+def test_fixed_size_two_byte_views_malformed(data: bytes) -> None:
+    with pytest.raises(DecodeError, match="selected_version"):
+        SupportedVersionsServer.decode(data)
+    with pytest.raises(DecodeError, match="selected_group"):
+        KeyShareHelloRetryRequest.decode(data)
+    assert SupportedVersionsServer.decode(b"\x03\x04") == SupportedVersionsServer(0x0304)
+    assert KeyShareHelloRetryRequest.decode(b"\x00\x17") == KeyShareHelloRetryRequest(0x17)
+
+
+@pytest.mark.parametrize("data", [b"\x00\x1d\x00", b"\x00\x1d\x00\x02\xaa",
+                                  b"\x00\x1d\x00\x02\xaa\xbb\xcc"])
+def test_server_key_share_wrong_length(data: bytes) -> None:
+    with pytest.raises(DecodeError, match="key_share"):
+        KeyShareServerHello.decode(data)
