@@ -202,7 +202,9 @@ def test_supported_versions_bytes() -> None:
 
 
 @pytest.mark.parametrize("cls", [SupportedGroups, SignatureAlgorithms, SignatureAlgorithmsCert])
-@pytest.mark.parametrize("data", [b"\x00\x00", b"\x00\x01\x00", b"\x00\x03\x00\x1d\x00"])
+@pytest.mark.parametrize("data", [b"", b"\x00", b"\x00\x00", b"\x00\x01\x00",
+                                  b"\x00\x03\x00\x1d\x00", b"\x00\x02\x00\x1d\x00",
+                                  b"\x00\x04\x00\x1d"])
 def test_u16_lists_malformed(cls: Any, data: bytes) -> None:
     with pytest.raises(DecodeError):
         cls.decode(data)
