@@ -13,6 +13,7 @@ from lucidtls.errors import CertificateError, ConfigError, ProtocolError
 from lucidtls.io.sync import connect
 from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import issue_certificate, make_ca, write_pem
+from lucidtls.pki.trust import TrustStore
 from lucidtls.wire.enums import AlertDescription
 from tests.handshake.test_bad_input import (
     assert_alert_sent,
@@ -20,6 +21,7 @@ from tests.handshake.test_bad_input import (
     expect_failure,
     first_flight,
 )
+from tests.handshake.test_mtls import no_ca_names
 from tests.interop.test_bad_peers import (
     LOOPBACK,
     TIMEOUT,
@@ -29,6 +31,7 @@ from tests.interop.test_bad_peers import (
     our_server,
     pem_files,
 )
+from tests.pairs import pump
 
 A = AlertDescription
 NOW = datetime.datetime.now(datetime.UTC)
@@ -284,3 +287,43 @@ def test_openssl_client_with_bad_certificate(tmp_path, bad_client_certs, trust, 
         assert word in error.reason
     # s_client decrypted our alert and names it.
     assert f"alert number {int(alert)}" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+# --- parsed certificates are cached, verdicts never -------------------------------------------
+
+
+def test_cached_server_certificate_is_validated_again(trust, other_ca, server_cred):
+    """The second handshake with the same certificate hits the parse cache; its chain is
+    validated all the same, so a client that does not trust the issuer refuses it."""
+    complete(ClientConnection(ClientConfig(trust=trust), "localhost"),
+             ServerConnection(ServerConfig(credentials=(server_cred,))))
+    strangers = TrustStore.from_certificates([other_ca.leaf])
+    client, server, flight = run_client(server_cred, "localhost", ClientConfig(trust=strangers))
+    expect_failure(lambda: client.receive_data(flight), client, CertificateError, A.unknown_ca,
+                   "trusted CA", peer=server)
+    # And the trusting client still accepts it afterwards.
+    complete(ClientConnection(ClientConfig(trust=trust), "localhost"),
+             ServerConnection(ServerConfig(credentials=(server_cred,))))
+
+
+def test_cached_client_certificate_is_validated_again(trust, other_ca, server_cred,
+                                                      client_cred):
+    """The same for a client certificate: accepted by a server that trusts its issuer, then
+    refused (unknown_ca) by one that does not, with the parse cache warm."""
+    cc = ClientConfig(trust=trust, credentials=(client_cred,))
+
+    def server(client_trust: TrustStore) -> ServerConnection:
+        # No certificate_authorities in the request, so the client sends its certificate to a
+        # server that does not trust its issuer.
+        return ServerConnection(ServerConfig(credentials=(server_cred,),
+                                             verify_client="required", client_trust=client_trust),
+                                hooks=no_ca_names())
+
+    ok = server(trust)
+    complete(ClientConnection(cc, "localhost"), ok)
+    assert ok.info.peer_certificates[0] == client_cred.leaf
+    refusing = server(TrustStore.from_certificates([other_ca.leaf]))
+    client = ClientConnection(cc, "localhost")
+    with pytest.raises(CertificateError) as info:
+        pump(client, refusing)
+    assert info.value.alert == A.unknown_ca

@@ -34,6 +34,7 @@ from lucidtls.handshake.common import (
 )
 from lucidtls.handshake.transcript import Transcript
 from lucidtls.info import ConnectionInfo
+from lucidtls.pki.parsed import public_key
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
@@ -340,7 +341,7 @@ class ClientHandshake:
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
             raise alert_error(A.illegal_parameter, f"server signed with "
                               f"{describe(SignatureScheme, cv.algorithm)}, which we did not offer")
-        signatures.verify(cv.algorithm, self.peer_chain[0].public_key(),
+        signatures.verify(cv.algorithm, public_key(self.peer_chain[0]),
                           signatures.certificate_verify_input(self.transcript.digest(),
                                                               server=True), cv.signature)
         self.signature_scheme = cv.algorithm

@@ -33,6 +33,7 @@ from lucidtls.handshake.common import (
     verify_peer_chain,
 )
 from lucidtls.info import ConnectionInfo
+from lucidtls.pki.parsed import public_key
 from lucidtls.pki.trust import verify_server_chain
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
@@ -190,7 +191,7 @@ class Client12:
         hs.peer_chain = parse_certificates(cert.certificate_list)
         self.io.trace("certificate", chain=hs.peer_chain)
         # RFC 5246 §7.4.2: the key must suit the suite's key exchange / authentication.
-        leaf_auth = _key_auth(hs.peer_chain[0].public_key())
+        leaf_auth = _key_auth(public_key(hs.peer_chain[0]))
         require(leaf_auth == self.suite_.auth, A.unsupported_certificate,
                 f"server certificate has a {leaf_auth} key, but {self.suite_.name} needs "
                 f"{self.suite_.auth}")
@@ -222,7 +223,7 @@ class Client12:
                               f"server signed with {describe(SignatureScheme, ske.algorithm)}, "
                               "which we did not offer")
         signed = hs.client_random + self.server_random + ske.params_bytes()
-        signatures.verify(ske.algorithm, hs.peer_chain[0].public_key(), signed, ske.signature,
+        signatures.verify(ske.algorithm, public_key(hs.peer_chain[0]), signed, ske.signature,
                           version=TLS12)
         hs.signature_scheme, hs.group = ske.algorithm, ske.named_group
         self.ske = ske
@@ -264,10 +265,10 @@ class Client12:
             cke: object = ClientKeyExchangeECDHE(share.public_bytes())
         else:
             assert hs.client_hello is not None
-            public_key = hs.peer_chain[0].public_key()
-            assert isinstance(public_key, rsa.RSAPublicKey)
+            rsa_key = public_key(hs.peer_chain[0])
+            assert isinstance(rsa_key, rsa.RSAPublicKey)
             # RFC 5246 §7.4.7.1: the version is the one our ClientHello offered.
-            premaster, encrypted = encrypt_premaster(public_key,
+            premaster, encrypted = encrypt_premaster(rsa_key,
                                                      hs.client_hello.legacy_version, io.random)
             cke = ClientKeyExchangeRSA(encrypted)
         hs.transcript.add(io.send_message(cke))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 from cryptography import x509
 
 from lucidtls.errors import CertificateError, DecodeError, ProtocolError, alert_error
+from lucidtls.pki.parsed import load_certificate
 from lucidtls.wire.enums import AlertDescription, ExtensionType, HandshakeType, describe
 from lucidtls.wire.messages import Certificate12, Certificate13, CertificateEntry, Encoded
 
@@ -139,7 +140,7 @@ def parse_certificates(ders: Sequence[bytes]) -> list[x509.Certificate]:
     certs = []
     for i, der in enumerate(ders):
         try:
-            certs.append(x509.load_der_x509_certificate(der))
+            certs.append(load_certificate(der))
         except ValueError as exc:
             raise alert_error(AlertDescription.bad_certificate,
                               f"certificate {i} in the chain cannot be parsed: {exc}") from exc

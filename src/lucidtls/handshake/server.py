@@ -28,6 +28,7 @@ from lucidtls.handshake.common import (
 )
 from lucidtls.handshake.transcript import Transcript
 from lucidtls.info import ConnectionInfo
+from lucidtls.pki.parsed import public_key
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
@@ -370,7 +371,7 @@ class ServerHandshake:
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
             raise alert_error(A.illegal_parameter, f"client signed with scheme "
                               f"0x{cv.algorithm:04x}, which we did not offer")
-        signatures.verify(cv.algorithm, self.peer_chain[0].public_key(),
+        signatures.verify(cv.algorithm, public_key(self.peer_chain[0]),
                           signatures.certificate_verify_input(self.transcript.digest(),
                                                               server=False), cv.signature)
         self.transcript.add(msg.raw)

@@ -32,6 +32,7 @@ from lucidtls.handshake.common import (
     verify_peer_chain,
 )
 from lucidtls.info import ConnectionInfo
+from lucidtls.pki.parsed import public_key
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
@@ -363,7 +364,7 @@ class Server12:
         require(cv.algorithm in cfg.signature_schemes, A.illegal_parameter,
                 f"client signed with {describe_scheme(cv.algorithm)}, which we did not offer")
         # The signature covers handshake_messages so far, not a hash of them.
-        signatures.verify(cv.algorithm, hs.peer_chain[0].public_key(),
+        signatures.verify(cv.algorithm, public_key(hs.peer_chain[0]),
                           hs.transcript.all_bytes(), cv.signature, version=TLS12)
         hs.transcript.add(msg.raw)
         hs.client_auth = True
