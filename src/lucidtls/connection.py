@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from lucidtls.config import ClientConfig, ServerConfig
 from lucidtls.crypto import keyschedule as ks
@@ -47,6 +48,7 @@ from lucidtls.handshake.client import ClientHandshake
 from lucidtls.handshake.common import (
     CHANGE_CIPHER_SPEC,
     Expect,
+    HandshakeIO,
     HandshakeResult,
     Message,
     Procedure,
@@ -122,7 +124,9 @@ class Connection:
         self._hs_out = bytearray()
         self._events: deque[Event] = deque()
         self._proc: Procedure | None = None
-        self._on_done: Callable[[HandshakeResult], None] = self._handshake_done
+        # What runs when the current procedure returns; None: _handshake_done. (Not the bound
+        # method itself: the connection would then hold a reference cycle to itself.)
+        self._on_done: Callable[[HandshakeResult], None] | None = None
         self._waiting: Expect | None = None
         self._handshake: ClientHandshake | ServerHandshake | None = None
         self._result: HandshakeResult | None = None
@@ -316,7 +320,8 @@ class Connection:
                 self._waiting = self._proc.send(msg)
         except StopIteration as stop:
             self._proc, self._waiting = None, None
-            self._on_done(stop.value)
+            on_done, self._on_done = self._on_done, None
+            (on_done or self._handshake_done)(stop.value)
 
     def _handshake_done(self, result: HandshakeResult) -> None:
         self._result = result
@@ -556,6 +561,13 @@ class Connection:
             self._observer(event)
 
     # --- internals ------------------------------------------------------------------------
+    def _as_io(self) -> HandshakeIO:
+        """This connection as the procedures see it: through a weak proxy. The connection keeps
+        its handshake object (post-handshake messages need it); a strong reference back would
+        make a cycle, and a finished connection would wait for the cyclic garbage collector
+        instead of being freed when its last reference goes."""
+        return cast("HandshakeIO", weakref.proxy(self))
+
     def _start(self, handshake: ClientHandshake | ServerHandshake) -> None:
         self._handshake = handshake
         self._proc = handshake.run()
@@ -617,7 +629,7 @@ class ClientConnection(Connection):
         first = self._hooks.first_record_version
         if first is not None:
             self._record.plaintext_version = first
-        self._start(ClientHandshake(self, config, server_hostname))
+        self._start(ClientHandshake(self._as_io(), config, server_hostname))
         self._record.plaintext_version = int(ProtocolVersion.TLS1_2)
 
 
@@ -629,7 +641,7 @@ class ServerConnection(Connection):
     def __init__(self, config: ServerConfig, *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
         super().__init__(config, hooks=hooks, observer=observer)
-        self._start(ServerHandshake(self, config))
+        self._start(ServerHandshake(self._as_io(), config))
 
     def request_client_certificate(self, required: bool = True) -> None:
         """TLS 1.3 post-handshake client authentication (RFC 8446 §4.6.2): send a
