@@ -11,7 +11,7 @@ from lucidtls.crypto import suites as _suites
 from lucidtls.crypto.groups import SUPPORTED_GROUPS
 from lucidtls.crypto.signatures import DEFAULT_SIGNATURE_SCHEMES
 from lucidtls.errors import ConfigError
-from lucidtls.wire.enums import AlertDescription, NamedGroup, ProtocolVersion
+from lucidtls.wire.enums import AlertDescription, NamedGroup, ProtocolVersion, describe
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -37,20 +37,43 @@ DEFAULT_GROUPS: tuple[NamedGroup, ...] = (
 DEFAULT_KEY_SHARES: tuple[NamedGroup, ...] = (NamedGroup.X25519MLKEM768, NamedGroup.x25519)
 
 
+def _require_code_point(value: object, what: str, example: str) -> None:
+    """A name or other non-integer given where a code point belongs: say what is expected."""
+    if not isinstance(value, int):
+        raise ConfigError(f"{what} {value!r} is not a code point: use e.g. {example}")
+
+
+def _require_sequence(value: object, what: str, example: str) -> None:
+    """A lone value (or one string) where a sequence belongs would be iterated wrongly or
+    fail with a TypeError deep inside; say so at construction."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        shown = repr(value) if isinstance(value, (str, bytes, int)) else \
+            f"a {type(value).__name__}"
+        raise ConfigError(f"{what} must be a sequence, e.g. {example}, not {shown}")
+
+
 def _check_common(versions: Sequence[int], suites: Sequence[int], groups: Sequence[int],
-                  alpn: Sequence[str]) -> None:
+                  schemes: Sequence[int], alpn: Sequence[str]) -> None:
+    _require_sequence(versions, "versions", "(ProtocolVersion.TLS1_3,)")
+    _require_sequence(suites, "cipher_suites", "(CipherSuite.TLS_AES_128_GCM_SHA256,)")
+    _require_sequence(groups, "groups", "(NamedGroup.x25519,)")
+    _require_sequence(schemes, "signature_schemes",
+                      "(SignatureScheme.ecdsa_secp256r1_sha256,)")
+    _require_sequence(alpn, "alpn_protocols", "('h2', 'http/1.1')")
     if not versions:
         raise ConfigError("no protocol version enabled")
     for v in versions:
         if v not in IMPLEMENTED_VERSIONS:
-            raise ConfigError(f"protocol version 0x{int(v):04x} is not supported "
+            _require_code_point(v, "protocol version", "ProtocolVersion.TLS1_3")
+            raise ConfigError(f"protocol version 0x{v:04x} is not supported "
                               "(TLS 1.0, 1.1 and SSL 3.0 are refused)")
     if not suites:
         raise ConfigError("no cipher suite enabled")
     for s in suites:
         suite = _suites.suite_by_id(s)
         if suite is None:
-            raise ConfigError(f"cipher suite 0x{int(s):04x} is not supported")
+            _require_code_point(s, "cipher suite", "CipherSuite.TLS_AES_128_GCM_SHA256")
+            raise ConfigError(f"cipher suite 0x{s:04x} is not supported")
     usable = [s for s in suites if _suites.SUITES[s].version in versions]
     if not usable:
         raise ConfigError("none of the enabled cipher suites fits an enabled protocol version")
@@ -58,8 +81,13 @@ def _check_common(versions: Sequence[int], suites: Sequence[int], groups: Sequen
         raise ConfigError("no key-exchange group enabled")
     for g in groups:
         if g not in SUPPORTED_GROUPS:
-            raise ConfigError(f"group 0x{int(g):04x} is not supported")
+            _require_code_point(g, "group", "NamedGroup.x25519")
+            raise ConfigError(f"group 0x{g:04x} is not supported")
+    for scheme in schemes:
+        _require_code_point(scheme, "signature scheme", "SignatureScheme.ecdsa_secp256r1_sha256")
     for p in alpn:
+        if not isinstance(p, str):
+            raise ConfigError(f"ALPN protocol name {p!r} must be a str")
         if not p or len(p.encode()) > 255:
             raise ConfigError(f"ALPN protocol name {p!r} must be 1..255 bytes")
 
@@ -93,10 +121,14 @@ class ClientConfig:
     require_extended_master_secret: bool = True
 
     def __post_init__(self) -> None:
-        _check_common(self.versions, self.cipher_suites, self.groups, self.alpn_protocols)
+        _check_common(self.versions, self.cipher_suites, self.groups, self.signature_schemes,
+                      self.alpn_protocols)
+        _require_sequence(self.key_share_groups, "key_share_groups", "(NamedGroup.x25519,)")
+        _require_sequence(self.credentials, "credentials", "(credential,)")
         for g in self.key_share_groups:
             if g not in self.groups:
-                raise ConfigError(f"key share group {NamedGroup(g).name} is not in groups")
+                _require_code_point(g, "key share group", "NamedGroup.x25519")
+                raise ConfigError(f"key share group {describe(NamedGroup, g)} is not in groups")
         if not self.signature_schemes:
             raise ConfigError("no signature scheme enabled")
 
@@ -142,7 +174,9 @@ class ServerConfig:
     require_extended_master_secret: bool = True
 
     def __post_init__(self) -> None:
-        _check_common(self.versions, self.cipher_suites, self.groups, self.alpn_protocols)
+        _check_common(self.versions, self.cipher_suites, self.groups, self.signature_schemes,
+                      self.alpn_protocols)
+        _require_sequence(self.credentials, "credentials", "(credential,)")
         if not self.credentials and self.select_credential is None:
             raise ConfigError("a server needs at least one credential (certificate and key)")
         if self.verify_client not in ("none", "optional", "required"):
