@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import ssl
+import statistics
 import sys
 import time
 import traceback
@@ -32,6 +33,7 @@ IMPLS = ("lucidtls", "stdlib", "tlslite-ng", "floor")
 @dataclass
 class Params:
     rounds: int
+    rounds_tlslite: int  # handshake rounds in which tlslite-ng runs too (the first ones)
     hs_batch: dict[str, int]
     bulk_mem: int
     bulk_mem_tlslite: int
@@ -44,11 +46,15 @@ class Params:
     concurrent_rounds: int
 
 
-FULL = Params(rounds=9, hs_batch={"lucidtls": 20, "stdlib": 20, "tlslite-ng": 2, "floor": 40},
+# Handshakes: many short rounds (each implementation ~10 ms a round) rather than a few long ones,
+# so that the machine's drifting speed is nearly the same for the batches a ratio compares.
+FULL = Params(rounds=45, rounds_tlslite=9,
+              hs_batch={"lucidtls": 5, "stdlib": 5, "tlslite-ng": 2, "floor": 10},
               bulk_mem=32 * MIB, bulk_mem_tlslite=256 * 1024, bulk_rounds=11, bulk_rounds_tlslite=3,
               bulk_tcp=64 * MIB, tcp_rounds=5, idle_connections=300, concurrent=1000,
               concurrent_rounds=3)
-QUICK = Params(rounds=1, hs_batch={"lucidtls": 2, "stdlib": 2, "tlslite-ng": 1, "floor": 2},
+QUICK = Params(rounds=1, rounds_tlslite=1,
+               hs_batch={"lucidtls": 2, "stdlib": 2, "tlslite-ng": 1, "floor": 2},
                bulk_mem=1 * MIB, bulk_mem_tlslite=16 * 1024, bulk_rounds=1, bulk_rounds_tlslite=1,
                bulk_tcp=1 * MIB, tcp_rounds=1, idle_connections=10, concurrent=20,
                concurrent_rounds=1)
@@ -83,6 +89,15 @@ class Row:
         x, y = m.get(a), m.get(b)
         return x / y if x is not None and y else None
 
+    def ratio_quartiles(self, a: str, b: str) -> tuple[float, float] | None:
+        """The middle half of the per-round ratios a/b: how far one run's median can be
+        trusted on this machine. None without at least four paired rounds."""
+        xs, ys = self.samples.get(a), self.samples.get(b)
+        if not xs or not ys or len(xs) != len(ys) or len(xs) < 4 or not all(ys):
+            return None
+        q1, _, q3 = statistics.quantiles([x / y for x, y in zip(xs, ys)], n=4)
+        return q1, q3
+
     def to_json(self) -> dict[str, Any]:
         med = self.medians()
         results = {impl: {"median": med[impl], "samples": xs}
@@ -93,6 +108,9 @@ class Row:
                 "better": self.better, "what": self.what, "results": results,
                 "ratios": {"lucidtls/stdlib": self.ratio("lucidtls", "stdlib"),
                            "lucidtls/floor": self.ratio("lucidtls", "floor")},
+                "ratio_quartiles": {
+                    "lucidtls/stdlib": self.ratio_quartiles("lucidtls", "stdlib"),
+                    "lucidtls/floor": self.ratio_quartiles("lucidtls", "floor")},
                 "extra": self.extra}
 
 
@@ -135,10 +153,14 @@ def handshake_rows(pki: PKI, p: Params) -> list[Row]:
             # The implementations a target compares (lucidtls, stdlib, floor) run back to back in
             # rotating order; tlslite-ng (slow, no target) after them.
             compared = [n for n in ("lucidtls", "stdlib", "floor") if n in impls]
-            for name in _rotate(compared, r) + [n for n in impls if n not in compared]:
+            others = [n for n in impls if n not in compared] if r < p.rounds_tlslite else []
+            for name in _rotate(compared, r) + others:
                 impl = impls[name]
-                _safe(row, name, lambda impl=impl, n=p.hs_batch[name]:  # type: ignore[misc]
-                      1000 * cpu_per_call(impl.handshake, n))
+
+                def batch(impl: Any = impl, n: int = p.hs_batch[name]) -> float:
+                    impl.handshake()  # untimed: the others' code has just been in the caches
+                    return 1000 * cpu_per_call(impl.handshake, n)
+                _safe(row, name, batch)
     for row in rows:
         row.extra["handshakes_per_s"] = {impl: (1000 / m if m else None)
                                          for impl, m in row.medians().items()}
@@ -289,7 +311,7 @@ def _fmt(x: float | None) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    head = ["row", "unit", *IMPLS, "luc/std", "luc/floor"]
+    head = ["row", "unit", *IMPLS, "luc/std", "(middle half)", "luc/floor"]
     lines = []
     for row in rows:
         med = row.medians()
@@ -297,7 +319,10 @@ def table(rows: list[Row]) -> str:
         for impl in IMPLS:
             note = row.notes.get(impl)
             cells.append("n/a" if med.get(impl) is None and note else _fmt(med.get(impl)))
-        cells += [_fmt(row.ratio("lucidtls", "stdlib")), _fmt(row.ratio("lucidtls", "floor"))]
+        spread = row.ratio_quartiles("lucidtls", "stdlib")
+        cells += [_fmt(row.ratio("lucidtls", "stdlib")),
+                  f"{_fmt(spread[0])}–{_fmt(spread[1])}" if spread else "",
+                  _fmt(row.ratio("lucidtls", "floor"))]
         lines.append(cells)
     widths = [max(len(str(c)) for c in col) for col in zip(head, *lines)]
     out = ["  ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in
@@ -366,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(table(rows))
     print(f"\n{'quick mode: numbers mean nothing; ' if args.quick else ''}"
-          f"medians of {p.rounds} rounds (handshakes), {p.bulk_rounds} (bulk in memory), "
+          f"medians of {p.rounds} rounds (handshakes; tlslite-ng in {p.rounds_tlslite}), "
+          f"{p.bulk_rounds} (bulk in memory), "
           f"{p.tcp_rounds} (TCP), {p.concurrent_rounds} (concurrency); {elapsed:.1f} s")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
