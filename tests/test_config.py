@@ -1,6 +1,7 @@
 """Config objects refuse bad values at construction, each with a ConfigError that says what is
 wrong: never a TypeError or ValueError from deep inside, and never a silent misreading (a
-string iterated as its characters)."""
+string iterated as its characters). Connections refuse arguments of the wrong type with a
+TypeError that names the argument."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from typing import Any
 import pytest
 
 from lucidtls.config import ClientConfig, ServerConfig
+from lucidtls.connection import ClientConnection, ServerConnection
 from lucidtls.errors import ConfigError
+from lucidtls.events import ApplicationData
 from lucidtls.pki.credentials import Credential
+from lucidtls.pki.trust import TrustStore
 from lucidtls.wire.enums import NamedGroup, ProtocolVersion
+from tests.pairs import pump
 
 BAD_COMMON: list[tuple[dict[str, Any], str]] = [
     ({"versions": ()}, "no protocol version enabled"),
@@ -75,3 +80,60 @@ def test_lists_are_accepted_like_tuples(server_cred: Credential) -> None:
                        alpn_protocols=["h2"])  # type: ignore[arg-type]
     assert list(cfg.versions) == [ProtocolVersion.TLS1_3]
     ServerConfig(credentials=[server_cred])  # type: ignore[arg-type]
+
+
+def test_objects_of_the_wrong_type(server_cred: Credential, trust: TrustStore) -> None:
+    with pytest.raises(ConfigError, match=r"^trust must be a TrustStore \(TrustStore\.from_pem_"
+                                          r"file\(path\) or TrustStore\.from_certificates\(certs\)"
+                                          r"\), not list$"):
+        ClientConfig(trust=[server_cred.leaf])  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^credentials must be Credential objects .*, not str$"):
+        ClientConfig(credentials=("alice.pem",))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^credentials must be Credential objects .*, not str$"):
+        ServerConfig(credentials=("server.pem",))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^client_trust must be a TrustStore .*, not list$"):
+        ServerConfig(credentials=(server_cred,), verify_client="required",
+                     client_trust=[server_cred.leaf])  # type: ignore[arg-type]
+
+
+# --- the sans-I/O connection's arguments ------------------------------------------------------
+
+
+def test_connections_refuse_the_other_sides_config(server_cred: Credential,
+                                                   trust: TrustStore) -> None:
+    with pytest.raises(TypeError, match="^a ClientConnection needs a ClientConfig, not "
+                                        "ServerConfig$"):
+        ClientConnection(ServerConfig(credentials=(server_cred,)),  # type: ignore[arg-type]
+                         "localhost")
+    with pytest.raises(TypeError, match="^a ServerConnection needs a ServerConfig, not "
+                                        "ClientConfig$"):
+        ServerConnection(ClientConfig(trust=trust))  # type: ignore[arg-type]
+
+
+def test_server_hostname_must_be_text(trust: TrustStore) -> None:
+    with pytest.raises(TypeError, match=r"^server_hostname must be a str \(a DNS name or an IP "
+                                        r"address\) or None, not bytes$"):
+        ClientConnection(ClientConfig(trust=trust), b"localhost")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("data", ["hello", None, 42], ids=["str", "None", "int"])
+def test_data_must_be_bytes_like(trust: TrustStore, server_cred: Credential,
+                                 data: object) -> None:
+    """A str or None is refused with a TypeError, and the connection is unharmed: None is not
+    taken for end of file, and the data that follows still flows."""
+    client = ClientConnection(ClientConfig(trust=trust), "localhost")
+    server = ServerConnection(ServerConfig(credentials=(server_cred,)))
+    pump(client, server)
+    kind = type(data).__name__
+    with pytest.raises(TypeError, match=f"^send\\(\\) takes bytes, bytearray or memoryview, "
+                                        f"not {kind}$"):
+        client.send(data)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=f"^receive_data\\(\\) takes bytes, bytearray or "
+                                        f"memoryview, not {kind}$"):
+        server.receive_data(data)  # type: ignore[arg-type]
+    client.send(bytearray(b"still "))
+    client.send(memoryview(b"open"))
+    _, server_events = pump(client, server)
+    assert b"".join(e.data for e in server_events if isinstance(e, ApplicationData)) == \
+        b"still open"
+    assert not server.closed

@@ -11,14 +11,15 @@ from lucidtls.crypto import suites as _suites
 from lucidtls.crypto.groups import SUPPORTED_GROUPS
 from lucidtls.crypto.signatures import DEFAULT_SIGNATURE_SCHEMES
 from lucidtls.errors import ConfigError
+from lucidtls.pki.credentials import Credential
+from lucidtls.pki.trust import TrustStore
 from lucidtls.wire.enums import AlertDescription, NamedGroup, ProtocolVersion, describe
 
 if TYPE_CHECKING:
     from cryptography import x509
 
     from lucidtls.errors import CertificateError
-    from lucidtls.pki.credentials import Credential
-    from lucidtls.pki.trust import TrustStore, VerifiedChain
+    from lucidtls.pki.trust import VerifiedChain
 
 # What a verify callback returns: None keeps the built-in verdict; True accepts the peer
 # even if the built-in verification failed (an explicit override); an AlertDescription rejects
@@ -50,6 +51,19 @@ def _require_sequence(value: object, what: str, example: str) -> None:
         shown = repr(value) if isinstance(value, (str, bytes, int)) else \
             f"a {type(value).__name__}"
         raise ConfigError(f"{what} must be a sequence, e.g. {example}, not {shown}")
+
+
+def _require_instances(values: Sequence[object], cls: type, what: str, how: str) -> None:
+    for value in values:
+        if not isinstance(value, cls):
+            raise ConfigError(f"{what} must be {cls.__name__} objects ({how}), "
+                              f"not {type(value).__name__}")
+
+
+def _require_trust(value: object, what: str) -> None:
+    if value is not None and not isinstance(value, TrustStore):
+        raise ConfigError(f"{what} must be a TrustStore (TrustStore.from_pem_file(path) or "
+                          f"TrustStore.from_certificates(certs)), not {type(value).__name__}")
 
 
 def _check_common(versions: Sequence[int], suites: Sequence[int], groups: Sequence[int],
@@ -92,6 +106,9 @@ def _check_common(versions: Sequence[int], suites: Sequence[int], groups: Sequen
             raise ConfigError(f"ALPN protocol name {p!r} must be 1..255 bytes")
 
 
+_CREDENTIAL_HOW = "Credential.from_pem(cert_pem, key_pem) or pki.issue"
+
+
 def _default_suites() -> tuple[int, ...]:
     return tuple(s.id for s in (*_suites.TLS13_DEFAULT_SUITES, *_suites.TLS12_DEFAULT_SUITES))
 
@@ -125,6 +142,8 @@ class ClientConfig:
                       self.alpn_protocols)
         _require_sequence(self.key_share_groups, "key_share_groups", "(NamedGroup.x25519,)")
         _require_sequence(self.credentials, "credentials", "(credential,)")
+        _require_instances(self.credentials, Credential, "credentials", _CREDENTIAL_HOW)
+        _require_trust(self.trust, "trust")
         for g in self.key_share_groups:
             if g not in self.groups:
                 _require_code_point(g, "key share group", "NamedGroup.x25519")
@@ -135,7 +154,6 @@ class ClientConfig:
     def trust_store(self) -> TrustStore:
         if self.trust is not None:
             return self.trust
-        from lucidtls.pki.trust import TrustStore
         return TrustStore.default()
 
     def keylog_path(self) -> str | None:
@@ -177,6 +195,8 @@ class ServerConfig:
         _check_common(self.versions, self.cipher_suites, self.groups, self.signature_schemes,
                       self.alpn_protocols)
         _require_sequence(self.credentials, "credentials", "(credential,)")
+        _require_instances(self.credentials, Credential, "credentials", _CREDENTIAL_HOW)
+        _require_trust(self.client_trust, "client_trust")
         if not self.credentials and self.select_credential is None:
             raise ConfigError("a server needs at least one credential (certificate and key)")
         if self.verify_client not in ("none", "optional", "required"):

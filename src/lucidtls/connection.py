@@ -109,6 +109,13 @@ assert [f.name for f in dataclasses.fields(ApplicationData)] == ["data"] and \
     not hasattr(ApplicationData, "__post_init__")
 
 
+def _require_bytes(data: object, method: str) -> None:
+    # None or a str here would otherwise mean end of file, or fail deep in the record layer.
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{method}() takes bytes, bytearray or memoryview, "
+                        f"not {type(data).__name__}")
+
+
 class Connection:
     """Common machinery of ``ClientConnection`` and ``ServerConnection``."""
 
@@ -152,10 +159,12 @@ class Connection:
     def closed(self) -> bool:
         return self._peer_closed or self._we_closed or self._error is not None
 
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Feed bytes from the transport; ``b""`` means the transport reached end of file."""
         if self._error is not None:
             raise self._error
+        if type(data) is not bytes:
+            _require_bytes(data, "receive_data")
         if not data:
             self._on_eof()
             return
@@ -197,8 +206,10 @@ class Connection:
         self._flush_handshake()
         return self._record.take_output()
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | bytearray | memoryview) -> None:
         """Queue application data (fragmented to records of at most 2^14 bytes)."""
+        if type(data) is not bytes:
+            _require_bytes(data, "send")
         self._check_can_send()
         result = self._result
         assert result is not None
@@ -620,6 +631,12 @@ class ClientConnection(Connection):
                  *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
         config = config or ClientConfig()
+        if not isinstance(config, ClientConfig):
+            raise TypeError(f"a ClientConnection needs a ClientConfig, not "
+                            f"{type(config).__name__}")
+        if server_hostname is not None and not isinstance(server_hostname, str):
+            raise TypeError(f"server_hostname must be a str (a DNS name or an IP address) or "
+                            f"None, not {type(server_hostname).__name__}")
         if config.check_hostname and not server_hostname and \
                 not config.dangerously_skip_verification:
             raise ConfigError("server_hostname is required to verify the server's certificate "
@@ -640,6 +657,9 @@ class ServerConnection(Connection):
 
     def __init__(self, config: ServerConfig, *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
+        if not isinstance(config, ServerConfig):
+            raise TypeError(f"a ServerConnection needs a ServerConfig, not "
+                            f"{type(config).__name__}")
         super().__init__(config, hooks=hooks, observer=observer)
         self._start(ServerHandshake(self._as_io(), config))
 
