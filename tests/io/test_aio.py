@@ -347,7 +347,55 @@ def test_handshake_timeout_against_a_silent_server(client_config):
     run(main(), timeout=10)
 
 
-def test_server_handshake_timeout_closes_silent_client(server_config):
+def test_asyncio_keywords_port_unchanged(client_config):
+    """A call written for asyncio keeps ssl=True and ssl_handshake_timeout: the timeout is ours."""
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    async def main() -> None:
+        server = await asyncio.start_server(silent, HOST, 0)
+        try:
+            with pytest.raises(aio.HandshakeTimeoutError):
+                await aio.open_connection(HOST, port_of(server), ssl=True, config=client_config,
+                                          server_hostname="localhost", ssl_handshake_timeout=0.3,
+                                          ssl_shutdown_timeout=1.0)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(main(), timeout=10)
+
+
+_REFUSED = "lucidtls.aio.open_connection() always speaks TLS and takes config=ClientConfig(...), "
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"ssl": ssl.create_default_context()}, _REFUSED + "not ssl=<SSLContext>"),
+    ({"ssl": None}, _REFUSED + "not ssl=None"),
+    ({"ssl_handshake_timeout": 5, "handshake_timeout": 3},
+     "lucidtls.aio.open_connection() got both ssl_handshake_timeout and handshake_timeout"),
+], ids=["SSLContext", "None", "both timeouts"])
+def test_asyncio_keywords_that_cannot_mean_anything_here(kw, message):
+    async def main() -> None:
+        with pytest.raises(TypeError) as info:
+            await aio.open_connection(HOST, 9, **kw)  # refused before any connection attempt
+        assert str(info.value) == message
+
+    run(main(), timeout=10)
+
+
+def test_server_refuses_an_ssl_context(server_config):
+    async def main() -> None:
+        with pytest.raises(TypeError, match=r"start_server\(\) always speaks TLS and takes "
+                                            r"config=ServerConfig\(\.\.\.\), not ssl=<SSLContext>"):
+            await aio.start_server(echo_blob_handler, HOST, 0, config=server_config,
+                                   ssl=ssl.create_default_context(ssl.Purpose.CLIENT_AUTH))
+
+    run(main(), timeout=10)
+
+
+@pytest.mark.parametrize("keyword", ["handshake_timeout", "ssl_handshake_timeout"])
+def test_server_handshake_timeout_closes_silent_client(server_config, keyword):
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise AssertionError("no handshake happened")
 
@@ -357,7 +405,7 @@ def test_server_handshake_timeout_closes_silent_client(server_config):
         writer.close()
         return data
 
-    assert run(with_server(handler, server_config, body, handshake_timeout=0.3),
+    assert run(with_server(handler, server_config, body, **{keyword: 0.3}),
                timeout=10) == b""
 
 

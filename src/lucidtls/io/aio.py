@@ -387,6 +387,36 @@ class _TLSProtocol(asyncio.Protocol):
             self._timer = None
 
 
+def _asyncio_keywords(call: str, config_kind: str, kwds: dict[str, Any],
+                      handshake_timeout: float | None, close_timeout: float | None
+                      ) -> tuple[float | None, float | None]:
+    """Take asyncio's TLS keywords out of *kwds*, so that a call written for asyncio ports by
+    changing the module: ``ssl=True`` (always true here), ``ssl_handshake_timeout`` and
+    ``ssl_shutdown_timeout`` (our *handshake_timeout* and *close_timeout*). An
+    ``ssl.SSLContext`` cannot configure lucidtls: refused with the keyword to use instead."""
+    if "ssl" in kwds:
+        ssl_arg = kwds.pop("ssl")
+        if ssl_arg is not True:
+            what = "ssl=" + (repr(ssl_arg) if ssl_arg in (None, False) else
+                             f"<{type(ssl_arg).__name__}>")
+            raise TypeError(f"lucidtls.aio.{call}() always speaks TLS and takes "
+                            f"config={config_kind}(...), not {what}")
+    for asyncio_name, ours, value in (
+            ("ssl_handshake_timeout", "handshake_timeout", handshake_timeout),
+            ("ssl_shutdown_timeout", "close_timeout", close_timeout)):
+        if asyncio_name not in kwds:
+            continue
+        default = DEFAULT_HANDSHAKE_TIMEOUT if ours == "handshake_timeout" else \
+            DEFAULT_CLOSE_TIMEOUT
+        if value != default:
+            raise TypeError(f"lucidtls.aio.{call}() got both {asyncio_name} and {ours}")
+        if ours == "handshake_timeout":
+            handshake_timeout = kwds.pop(asyncio_name)
+        else:
+            close_timeout = kwds.pop(asyncio_name)
+    return handshake_timeout, close_timeout
+
+
 async def open_connection(
     host: str | None = None, port: int | None = None, *,
     config: ClientConfig | None = None,
@@ -403,8 +433,11 @@ async def open_connection(
     The certificate is verified against *server_hostname* (default: *host*). Extra keyword
     arguments go to ``loop.create_connection`` (``family``, ``local_addr``, ``sock``, ...).
     Raises ``ProtocolError`` / ``PeerAlertError`` / ``HandshakeTimeoutError`` /
-    ``ConnectionClosedError`` if the handshake fails.
+    ``ConnectionClosedError`` if the handshake fails. asyncio's ``ssl=True``,
+    ``ssl_handshake_timeout`` and ``ssl_shutdown_timeout`` are accepted too.
     """
+    handshake_timeout, close_timeout = _asyncio_keywords(
+        "open_connection", "ClientConfig", kwds, handshake_timeout, close_timeout)
     loop = asyncio.get_running_loop()
     conn = ClientConnection(config, server_hostname or host, hooks=hooks, observer=observer)
     reader = TLSStreamReader(limit=limit, loop=loop)
@@ -442,8 +475,11 @@ async def start_server(
     *handshake_error_cb(peername, connection, exc)* (default: logged at DEBUG on
     ``lucidtls.aio``). With *trace*, each connection keeps its own trace events in
     ``connection.trace_log`` (the connection is ``get_extra_info("tls_connection")``), for
-    ``lucidtls.explain``. Extra keyword arguments go to ``loop.create_server``.
+    ``lucidtls.explain``. Extra keyword arguments go to ``loop.create_server``; asyncio's
+    ``ssl_handshake_timeout`` and ``ssl_shutdown_timeout`` are accepted too.
     """
+    handshake_timeout, close_timeout = _asyncio_keywords(
+        "start_server", "ServerConfig", kwds, handshake_timeout, close_timeout)
     loop = asyncio.get_running_loop()
 
     def factory() -> _TLSProtocol:
