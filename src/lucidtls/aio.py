@@ -11,9 +11,10 @@ from lucidtls.io.aio import (
     connection_info,
     open_connection,
     start_server,
+    start_tls,
 )
 
 __all__ = [
     "HandshakeTimeoutError", "PeerAlertError", "TLSStreamReader", "TLSTransport",
-    "TruncationError", "connection_info", "open_connection", "start_server",
+    "TruncationError", "connection_info", "open_connection", "start_server", "start_tls",
 ]

@@ -35,7 +35,7 @@ from lucidtls.info import ConnectionInfo
 
 __all__ = [
     "HandshakeTimeoutError", "PeerAlertError", "TLSStreamReader", "TLSTransport",
-    "TruncationError", "connection_info", "open_connection", "start_server",
+    "TruncationError", "connection_info", "open_connection", "start_server", "start_tls",
 ]
 
 log = logging.getLogger("lucidtls.aio")
@@ -225,6 +225,7 @@ class _TLSProtocol(asyncio.Protocol):
         self._peer_closed_cleanly = False
         self._writing_paused = False
         self.error: BaseException | None = None
+        self.upgraded_from: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     # --- TCP events -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -493,6 +494,64 @@ async def start_server(
                             on_handshake_error=handshake_error_cb)
 
     return await loop.create_server(factory, host, port, **kwds)
+
+
+async def start_tls(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+    config: ClientConfig | ServerConfig,
+    server_hostname: str | None = None,
+    handshake_timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT,
+    close_timeout: float | None = DEFAULT_CLOSE_TIMEOUT,
+    limit: int = _DEFAULT_LIMIT,
+    hooks: Hooks | None = None,
+    observer: Callable[[TraceEvent], None] | None = None,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """STARTTLS: upgrade a plain asyncio stream pair to TLS and return the TLS pair.
+
+    The pair comes from ``asyncio.open_connection`` or an ``asyncio.start_server`` handler,
+    after the application protocol agreed to start TLS (SMTP's STARTTLS, ...). A
+    ``ClientConfig`` makes this end the TLS client (verifying *server_hostname*), a
+    ``ServerConfig`` the server. The old pair must not be used afterwards. Bytes that the old
+    reader received but nobody read are refused (``StateError``) instead of being taken for
+    TLS or for plaintext: at that point the peer should have sent nothing, and plaintext
+    injected behind a STARTTLS command is a known attack.
+    """
+    transport = writer.transport
+    if isinstance(transport, TLSTransport):
+        raise StateError("the stream already speaks TLS")
+    if not isinstance(transport, asyncio.Transport) or transport.is_closing():
+        raise ConnectionClosedError("the stream to upgrade is closed")
+    unread = len(getattr(reader, "_buffer", b""))
+    if unread:
+        raise StateError(f"{unread} byte(s) arrived in the clear after the point where TLS "
+                         "starts and were not read; refusing to upgrade")
+    conn: Connection
+    if isinstance(config, ClientConfig):
+        conn = ClientConnection(config, server_hostname, hooks=hooks, observer=observer)
+    elif isinstance(config, ServerConfig):
+        conn = ServerConnection(config, hooks=hooks, observer=observer)
+    else:
+        raise TypeError(f"start_tls() takes a ClientConfig or a ServerConfig, "
+                        f"not {type(config).__name__}")
+    loop = asyncio.get_running_loop()
+    tls_reader = TLSStreamReader(limit=limit, loop=loop)
+    app_protocol = asyncio.StreamReaderProtocol(tls_reader, loop=loop)
+    waiter: asyncio.Future[None] = loop.create_future()
+    tls = _TLSProtocol(loop, conn, app_protocol, waiter=waiter,
+                       handshake_timeout=handshake_timeout, close_timeout=close_timeout)
+    # The old writer closes its transport when it is collected (asyncio's StreamWriter.__del__),
+    # which is the TCP stream under our TLS: the protocol keeps it alive as long as it lives.
+    tls.upgraded_from = (reader, writer)
+    transport.set_protocol(tls)
+    tls.connection_made(transport)  # the ClientHello, if we are the client
+    if not transport.is_reading():
+        transport.resume_reading()  # the old reader may have paused it (its buffer limit)
+    try:
+        await waiter
+    except BaseException:
+        tls.abort()
+        raise
+    return tls_reader, asyncio.StreamWriter(tls.app_transport, app_protocol, tls_reader, loop)
 
 
 def connection_info(writer: asyncio.StreamWriter) -> ConnectionInfo:
