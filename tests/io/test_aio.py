@@ -482,3 +482,12 @@ def test_fifty_concurrent_clients(client_config, server_config):
         return await asyncio.gather(*(one(port, i) for i in range(50)))
 
     assert run(with_server(echo_blob_handler, server_config, body), timeout=60) == [True] * 50
+
+
+def test_start_server_refuses_a_client_config(client_config):
+    async def main() -> None:
+        with pytest.raises(TypeError, match="^start_server\\(\\) needs a ServerConfig, not "
+                                            "ClientConfig$"):
+            await aio.start_server(echo_blob_handler, HOST, 0, config=client_config)
+
+    run(main(), timeout=10)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
+import warnings
+
+import pytest
 
 from lucidtls.config import ClientConfig, ServerConfig
-from lucidtls.io.sync import wrap_client, wrap_server
+from lucidtls.errors import ConfigError
+from lucidtls.io.sync import TLSServer, connect, wrap_client, wrap_server
 
 WAIT = 30
 
@@ -35,3 +39,18 @@ def test_close_after_the_peer_closed_sends_close_notify(client_config: ClientCon
         assert tls.clean_close, "the server closed without close_notify"
     thread.join(WAIT)
     assert served == [b"request"]
+
+
+def test_wrong_config_types_are_refused_up_front(client_config: ClientConfig,
+                                                 server_config: ServerConfig) -> None:
+    """Before any socket exists (connect) or any client arrives (TLSServer), not per
+    connection in a worker thread."""
+    with pytest.raises(TypeError, match="^TLSServer needs a ServerConfig, not ClientConfig$"):
+        TLSServer(client_config, lambda tls: None)  # type: ignore[arg-type]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)  # no socket left open behind the error
+        with pytest.raises(TypeError, match="^a ClientConnection needs a ClientConfig, not "
+                                            "ServerConfig$"):
+            connect("127.0.0.1", 9, server_config)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="^server_hostname is required"):
+            connect("", 9, client_config)

@@ -481,6 +481,8 @@ async def start_server(
     """
     handshake_timeout, close_timeout = _asyncio_keywords(
         "start_server", "ServerConfig", kwds, handshake_timeout, close_timeout)
+    if not isinstance(config, ServerConfig):  # here, not once per client in the factory
+        raise TypeError(f"start_server() needs a ServerConfig, not {type(config).__name__}")
     loop = asyncio.get_running_loop()
 
     def factory() -> _TLSProtocol:

@@ -171,8 +171,10 @@ def connect(host: str, port: int, config: ClientConfig | None = None, *,
             observer: Callable[[TraceEvent], None] | None = None) -> TLSSocket:
     """Open a TCP connection and complete a TLS handshake; the certificate is verified
     against *server_hostname* (default: *host*)."""
+    # The connection first: a bad config or host name is refused before a socket exists.
+    conn = ClientConnection(config, server_hostname or host, observer=observer)
     sock = socket.create_connection((host, port), timeout=timeout)
-    return wrap_client(sock, config, server_hostname or host, observer=observer)
+    return _wrap(sock, conn, do_handshake=True)
 
 
 class TLSServer:
@@ -181,6 +183,8 @@ class TLSServer:
     def __init__(self, config: ServerConfig, handler: Callable[[TLSSocket], None],
                  host: str = "127.0.0.1", port: int = 0,
                  on_error: Callable[[tuple[str, int], Exception], None] | None = None) -> None:
+        if not isinstance(config, ServerConfig):  # not once per connection, in its thread
+            raise TypeError(f"TLSServer needs a ServerConfig, not {type(config).__name__}")
         self.config = config
         self.handler = handler
         self.on_error = on_error
