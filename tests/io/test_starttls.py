@@ -41,6 +41,14 @@ async def agree(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     assert await reader.readline() == b"GO\r\n"
 
 
+async def upgraded_client(port: int, config: ClientConfig
+                          ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect in the clear, agree on TLS, upgrade with our start_tls."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    await agree(reader, writer)
+    return await aio.start_tls(reader, writer, config=config, server_hostname="localhost")
+
+
 async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     assert await reader.readline() == b"STARTTLS\r\n"
     writer.write(b"GO\r\n")
@@ -96,10 +104,7 @@ def test_our_client_against_asyncio_start_tls(tmp_path: Path, client_config: Cli
         writer.close()
 
     async def body(port: int) -> bytes:
-        reader, writer = await asyncio.open_connection(HOST, port)
-        await agree(reader, writer)
-        reader, writer = await aio.start_tls(reader, writer, config=client_config,
-                                             server_hostname="localhost")
+        reader, writer = await upgraded_client(port, client_config)
         await send_blob(writer, b"over stdlib's TLS")
         back = await recv_blob(reader)
         writer.close()
@@ -213,10 +218,7 @@ def test_wrong_config_and_double_upgrade(client_config: ClientConfig,
         await writer.wait_closed()
 
     async def body(port: int) -> None:
-        reader, writer = await asyncio.open_connection(HOST, port)
-        await agree(reader, writer)
-        reader, writer = await aio.start_tls(reader, writer, config=client_config,
-                                             server_hostname="localhost")
+        reader, writer = await upgraded_client(port, client_config)
         assert await reader.read() == b""
         writer.close()
         await writer.wait_closed()

@@ -441,19 +441,33 @@ async def open_connection(
         "open_connection", "ClientConfig", kwds, handshake_timeout, close_timeout)
     loop = asyncio.get_running_loop()
     conn = ClientConnection(config, server_hostname or host, hooks=hooks, observer=observer)
+    tls, reader, waiter = _stream_protocol(loop, conn, limit, handshake_timeout, close_timeout)
+    await loop.create_connection(lambda: tls, host, port, **kwds)  # type: ignore[arg-type]
+    return await _after_handshake(tls, reader, waiter)
+
+
+def _stream_protocol(loop: asyncio.AbstractEventLoop, conn: Connection, limit: int,
+                     handshake_timeout: float | None, close_timeout: float | None
+                     ) -> tuple[_TLSProtocol, TLSStreamReader, asyncio.Future[None]]:
+    """A TLS protocol for one stream we open (or upgrade), with its reader and the future the
+    handshake's outcome is reported to."""
     reader = TLSStreamReader(limit=limit, loop=loop)
     app_protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
     waiter: asyncio.Future[None] = loop.create_future()
     tls = _TLSProtocol(loop, conn, app_protocol, waiter=waiter,
                        handshake_timeout=handshake_timeout, close_timeout=close_timeout)
-    await loop.create_connection(lambda: tls, host, port, **kwds)  # type: ignore[arg-type]
+    return tls, reader, waiter
+
+
+async def _after_handshake(tls: _TLSProtocol, reader: TLSStreamReader,
+                           waiter: asyncio.Future[None]
+                           ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     try:
         await waiter
     except BaseException:
         tls.abort()
         raise
-    writer = asyncio.StreamWriter(tls.app_transport, app_protocol, reader, loop)
-    return reader, writer
+    return reader, asyncio.StreamWriter(tls.app_transport, tls.app_protocol, reader, tls.loop)
 
 
 async def start_server(
@@ -535,12 +549,8 @@ async def start_tls(
     else:
         raise TypeError(f"start_tls() takes a ClientConfig or a ServerConfig, "
                         f"not {type(config).__name__}")
-    loop = asyncio.get_running_loop()
-    tls_reader = TLSStreamReader(limit=limit, loop=loop)
-    app_protocol = asyncio.StreamReaderProtocol(tls_reader, loop=loop)
-    waiter: asyncio.Future[None] = loop.create_future()
-    tls = _TLSProtocol(loop, conn, app_protocol, waiter=waiter,
-                       handshake_timeout=handshake_timeout, close_timeout=close_timeout)
+    tls, tls_reader, waiter = _stream_protocol(asyncio.get_running_loop(), conn, limit,
+                                               handshake_timeout, close_timeout)
     # The old writer closes its transport when it is collected (asyncio's StreamWriter.__del__),
     # which is the TCP stream under our TLS: the protocol keeps it alive as long as it lives.
     tls.upgraded_from = (reader, writer)
@@ -548,12 +558,7 @@ async def start_tls(
     tls.connection_made(transport)  # the ClientHello, if we are the client
     if not transport.is_reading():
         transport.resume_reading()  # the old reader may have paused it (its buffer limit)
-    try:
-        await waiter
-    except BaseException:
-        tls.abort()
-        raise
-    return tls_reader, asyncio.StreamWriter(tls.app_transport, app_protocol, tls_reader, loop)
+    return await _after_handshake(tls, tls_reader, waiter)
 
 
 def connection_info(writer: asyncio.StreamWriter) -> ConnectionInfo:
