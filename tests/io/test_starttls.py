@@ -17,8 +17,10 @@ import pytest
 
 from lucidtls import aio
 from lucidtls.config import ClientConfig, ServerConfig
-from lucidtls.errors import StateError
+from lucidtls.errors import CertificateError, PeerAlertError, StateError
 from lucidtls.pki.credentials import Credential
+from lucidtls.pki.issue import issue_certificate
+from lucidtls.wire.enums import AlertDescription
 from tests.io.test_aio import HOST, pem_files, port_of, recv_blob, run, send_blob
 
 OPENSSL = shutil.which("openssl")
@@ -224,3 +226,43 @@ def test_wrong_config_and_double_upgrade(client_config: ClientConfig,
         await writer.wait_closed()
 
     run(plain_server(handler, body))
+
+
+def test_a_failed_upgrade_raises_on_both_sides(client_config: ClientConfig,
+                                               other_ca: Credential) -> None:
+    """The server presents a certificate the client does not trust: the client's start_tls
+    raises the CertificateError after sending its alert, the server's the peer's alert."""
+    stranger = ServerConfig(credentials=(issue_certificate(other_ca, "localhost",
+                                                           dns=["localhost"]),))
+    seen: dict[str, BaseException] = {}
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await accept(reader, writer)
+        with pytest.raises(PeerAlertError) as info:
+            await aio.start_tls(reader, writer, config=stranger)
+        seen["server"] = info.value
+
+    async def body(port: int) -> None:
+        with pytest.raises(CertificateError) as info:
+            await upgraded_client(port, client_config)
+        seen["client"] = info.value
+        await asyncio.sleep(0.2)  # the server reads our alert
+
+    run(plain_server(handler, body))
+    assert seen["client"].alert == AlertDescription.unknown_ca  # type: ignore[attr-defined]
+    assert seen["server"].alert == AlertDescription.unknown_ca  # type: ignore[attr-defined]
+
+
+def test_upgrade_handshake_timeout(client_config: ClientConfig) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await accept(reader, writer)
+        await reader.read()  # agrees, then never speaks TLS
+
+    async def body(port: int) -> None:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        await agree(reader, writer)
+        with pytest.raises(aio.HandshakeTimeoutError):
+            await aio.start_tls(reader, writer, config=client_config,
+                                server_hostname="localhost", handshake_timeout=0.3)
+
+    run(plain_server(handler, body), timeout=10)
