@@ -171,6 +171,8 @@ def test_parse_host_port(text: str, expected: tuple[str, int]) -> None:
     (["--groups", "ffdhe2048"], "ffdhe2048"),
     (["--alpn", ""], "--alpn"),
     (["--cert", "c.pem"], "--cert and --key go together"),
+    (["--timeout", "-1"], "argument --timeout: must be more than 0 seconds, not -1"),
+    (["--timeout", "soon"], "argument --timeout: not a number of seconds: 'soon'"),
 ])
 def test_bad_options(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
     code, _, err = run_cli(capsys, "connect", f"127.0.0.1:{closed_port()}", *argv)

@@ -60,6 +60,16 @@ def write_text(text: str) -> None:
 
 
 # --- shared options ----------------------------------------------------------------------------
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
 def suite_list(text: str) -> tuple[int, ...]:
     """argparse type for --ciphers: IANA or OpenSSL names, comma- or colon-separated."""
     try:

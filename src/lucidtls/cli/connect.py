@@ -27,6 +27,7 @@ from lucidtls.cli.common import (
     format_address,
     narrate_connection,
     parse_host_port,
+    positive_seconds,
     wants_explain,
     write_text,
 )
@@ -232,7 +233,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help=r"send TEXT (\n \r \t \\ understood), print the reply")
     p.add_argument("--cert", metavar="FILE", help="client certificate chain (PEM)")
     p.add_argument("--key", metavar="FILE", help="client private key (PEM)")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive_seconds, default=30.0, metavar="SECONDS",
                    help="bound on connecting plus the handshake, and on each later wait "
                         "(default 30)")
     add_explain_options(p, html="file")

@@ -34,6 +34,7 @@ from lucidtls.cli.common import (
     format_address,
     narrate_connection,
     port_number,
+    positive_seconds,
     wants_explain,
     write_text,
 )
@@ -49,16 +50,6 @@ READ_SIZE = 65536
 IDLE_TIMEOUT = 30.0  # seconds a client may stay silent after its handshake
 LINGER = 5.0  # seconds to wait for the client's end after our close_notify
 _log_lock = threading.Lock()  # one line (or one report) at a time
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
-    return value
 
 
 def log(line: str) -> None:
