@@ -17,7 +17,15 @@ import pytest
 
 from lucidtls import aio
 from lucidtls.config import ClientConfig, ServerConfig
-from lucidtls.errors import CertificateError, PeerAlertError, StateError
+from lucidtls.connection import ClientConnection
+from lucidtls.errors import (
+    CertificateError,
+    ConnectionClosedError,
+    PeerAlertError,
+    ProtocolError,
+    StateError,
+)
+from lucidtls.events import ApplicationData
 from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import issue_certificate
 from lucidtls.wire.enums import AlertDescription
@@ -185,16 +193,17 @@ def test_openssl_s_client_starttls_smtp(tmp_path: Path, server_config: ServerCon
 
 
 # --- refusals -------------------------------------------------------------------------------
-def test_unread_plaintext_refuses_the_upgrade(server_config: ServerConfig) -> None:
-    """A command pipelined behind STARTTLS (the injection attack's shape) is not taken for TLS
-    or kept as if it had come over TLS: the upgrade is refused."""
+def test_injected_plaintext_fails_the_handshake(server_config: ServerConfig) -> None:
+    """A command pipelined behind STARTTLS (the injection attack's shape) goes to the TLS
+    handshake, not to the application: it is no TLS record, so the upgrade fails with an
+    alert, and nothing reaches the application as if it had come over TLS."""
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert await reader.readline() == b"STARTTLS\r\n"
-        await asyncio.sleep(0.2)  # the injected line is in the reader's buffer by now
-        with pytest.raises(StateError, match=r"^\d+ byte\(s\) arrived in the clear after the "
-                                             r"point where TLS starts"):
+        await asyncio.sleep(0.2)  # the injected line is in the plain reader's buffer by now
+        with pytest.raises(ProtocolError) as info:
             await aio.start_tls(reader, writer, config=server_config)
-        writer.close()
+        assert info.value.alert == AlertDescription.unexpected_message
+        assert "unknown content type" in info.value.reason
 
     async def body(port: int) -> bytes:
         reader, writer = await asyncio.open_connection(HOST, port)
@@ -203,7 +212,62 @@ def test_unread_plaintext_refuses_the_upgrade(server_config: ServerConfig) -> No
         writer.close()
         return data
 
-    assert run(plain_server(handler, body)) == b""
+    # What comes back is our alert in the clear: unexpected_message (10).
+    assert run(plain_server(handler, body)) == bytes((21, 3, 3, 0, 2, 2, 10))
+
+
+def test_a_client_hello_that_came_early_is_used(client_config: ClientConfig,
+                                                server_config: ServerConfig) -> None:
+    """The server's plain reader already holds the ClientHello when start_tls is called
+    (here the client sent it right behind STARTTLS): the handshake uses it."""
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert await reader.readline() == b"STARTTLS\r\n"
+        await asyncio.sleep(0.2)  # the ClientHello is in the plain reader's buffer by now
+        writer.write(b"GO\r\n")
+        reader, writer = await aio.start_tls(reader, writer, config=server_config)
+        writer.write((await reader.readexactly(4)).upper())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    async def body(port: int) -> bytes:
+        # A sans-I/O client over the plain stream, so that the ClientHello can go out early.
+        reader, writer = await asyncio.open_connection(HOST, port)
+        client = ClientConnection(client_config, "localhost")
+        writer.write(b"STARTTLS\r\n" + client.data_to_send())
+        assert await reader.readline() == b"GO\r\n"
+        got = b""
+        sent = False
+        while not client.closed:
+            data = await reader.read(65536)
+            client.receive_data(data)
+            got += b"".join(e.data for e in client.events() if isinstance(e, ApplicationData))
+            if client.handshake_complete and not sent:
+                client.send(b"ping")
+                sent = True
+            writer.write(client.data_to_send())
+        writer.close()
+        return got
+
+    assert run(plain_server(handler, body)) == b"PING"
+
+
+def test_a_peer_that_already_ended_its_side_fails_at_once(server_config: ServerConfig) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert await reader.readline() == b"STARTTLS\r\n"
+        await asyncio.sleep(0.2)  # the EOF has been seen by now
+        with pytest.raises(ConnectionClosedError):  # not a wait for the handshake timeout
+            await aio.start_tls(reader, writer, config=server_config, handshake_timeout=5)
+        writer.close()
+
+    async def body(port: int) -> None:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        writer.write(b"STARTTLS\r\n")
+        writer.write_eof()
+        await reader.read()
+        writer.close()
+
+    run(plain_server(handler, body), timeout=4)
 
 
 def test_wrong_config_and_double_upgrade(client_config: ClientConfig,

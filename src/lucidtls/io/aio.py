@@ -528,19 +528,15 @@ async def start_tls(
     after the application protocol agreed to start TLS (SMTP's STARTTLS, ...). A
     ``ClientConfig`` makes this end the TLS client (verifying *server_hostname*), a
     ``ServerConfig`` the server. The old pair must not be used afterwards. Bytes that the old
-    reader received but nobody read are refused (``StateError``) instead of being taken for
-    TLS or for plaintext: at that point the peer should have sent nothing, and plaintext
-    injected behind a STARTTLS command is a known attack.
+    reader received but nobody read (a ClientHello that came in before this call) go to the
+    TLS handshake, never to the application: plaintext injected behind a STARTTLS command, a
+    known attack, ends the handshake with a decode error instead of being read as a command.
     """
     transport = writer.transport
     if isinstance(transport, TLSTransport):
         raise StateError("the stream already speaks TLS")
     if not isinstance(transport, asyncio.Transport) or transport.is_closing():
         raise ConnectionClosedError("the stream to upgrade is closed")
-    unread = len(getattr(reader, "_buffer", b""))
-    if unread:
-        raise StateError(f"{unread} byte(s) arrived in the clear after the point where TLS "
-                         "starts and were not read; refusing to upgrade")
     conn: Connection
     if isinstance(config, ClientConfig):
         conn = ClientConnection(config, server_hostname, hooks=hooks, observer=observer)
@@ -556,6 +552,13 @@ async def start_tls(
     tls.upgraded_from = (reader, writer)
     transport.set_protocol(tls)
     tls.connection_made(transport)  # the ClientHello, if we are the client
+    early: bytearray = getattr(reader, "_buffer", bytearray())  # asyncio keeps no public view
+    if early:
+        data = bytes(early)
+        early.clear()
+        tls.data_received(data)
+    if reader.at_eof():  # the peer had already ended its side: the handshake fails now
+        tls.eof_received()
     if not transport.is_reading():
         transport.resume_reading()  # the old reader may have paused it (its buffer limit)
     return await _after_handshake(tls, tls_reader, waiter)
