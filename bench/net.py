@@ -40,6 +40,16 @@ def _recv_count(recv: Any, total: int) -> None:
 
 
 # --- blocking ----------------------------------------------------------------------------------
+def _send_blocking(tls: lucidtls.TLSSocket | ssl.SSLSocket, total: int) -> None:
+    """The sender of every blocking row: *total* bytes in 64 KiB writes, then wait for the
+    receiver's one-byte acknowledgement (so the time covers delivery, not just buffering)."""
+    chunk = bytes(CHUNK)
+    for _ in range(total // CHUNK):
+        tls.sendall(chunk)
+    if tls.recv(1) != b"k":
+        raise RuntimeError("no acknowledgement")
+
+
 def blocking_lucid(pki: PKI, sc: Scenario, total: int) -> tuple[float, float]:
     cc, scfg = lucid_configs(pki, sc)
 
@@ -49,14 +59,7 @@ def blocking_lucid(pki: PKI, sc: Scenario, total: int) -> tuple[float, float]:
 
     with lucidtls.TLSServer(scfg, handler, HOST, 0) as server:
         tls = lucidtls.connect(HOST, server.address[1], cc, server_hostname=HOSTNAME)
-        chunk = bytes(CHUNK)
-
-        def run() -> None:
-            for _ in range(total // CHUNK):
-                tls.sendall(chunk)
-            if tls.recv(1) != b"k":
-                raise RuntimeError("no acknowledgement")
-        result = _measure(run)
+        result = _measure(lambda: _send_blocking(tls, total))
         tls.close()
     return result
 
@@ -77,14 +80,7 @@ def blocking_stdlib(pki: PKI, sc: Scenario, total: int) -> tuple[float, float]:
     try:
         raw = socket.create_connection((HOST, port), timeout=60)
         with cctx.wrap_socket(raw, server_hostname=HOSTNAME) as tls:
-            chunk = bytes(CHUNK)
-
-            def run() -> None:
-                for _ in range(total // CHUNK):
-                    tls.sendall(chunk)
-                if tls.recv(1) != b"k":
-                    raise RuntimeError("no acknowledgement")
-            result = _measure(run)
+            result = _measure(lambda: _send_blocking(tls, total))
     finally:
         t.join(60)
         listener.close()
@@ -115,14 +111,7 @@ def process_bulk(pki: PKI, total: int, impl: str) -> tuple[float, float, float]:
         else:
             tls = cctx.wrap_socket(raw, server_hostname=HOSTNAME)
         with tls:
-            chunk = bytes(CHUNK)
-
-            def run() -> None:
-                for _ in range(total // CHUNK):
-                    tls.sendall(chunk)
-                if tls.recv(1) != b"k":
-                    raise RuntimeError("no acknowledgement")
-            wall, cpu = _measure(run)
+            wall, cpu = _measure(lambda: _send_blocking(tls, total))
         receiver_cpu = float(child.stdout.readline())
         if child.wait(timeout=60) != 0:
             raise RuntimeError(f"sink exited with {child.returncode}")

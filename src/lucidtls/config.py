@@ -207,3 +207,10 @@ class ServerConfig:
 
     def keylog_path(self) -> str | None:
         return self.keylog_file or os.environ.get("SSLKEYLOGFILE") or None
+
+
+def require_config(config: object, kind: type[ClientConfig | ServerConfig],
+                   who: str) -> None:
+    """The one check that a connection, server or driver got the config of its side."""
+    if not isinstance(config, kind):
+        raise TypeError(f"{who} needs a {kind.__name__}, not {type(config).__name__}")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from lucidtls.config import ClientConfig, ServerConfig
+from lucidtls.config import ClientConfig, ServerConfig, require_config
 from lucidtls.crypto import keyschedule as ks
 from lucidtls.crypto import signatures
 from lucidtls.crypto.aead import Tls12Protection, Tls13Protection, confidentiality_limit
@@ -631,9 +631,7 @@ class ClientConnection(Connection):
                  *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
         config = config or ClientConfig()
-        if not isinstance(config, ClientConfig):
-            raise TypeError(f"a ClientConnection needs a ClientConfig, not "
-                            f"{type(config).__name__}")
+        require_config(config, ClientConfig, "a ClientConnection")
         if server_hostname is not None and not isinstance(server_hostname, str):
             raise TypeError(f"server_hostname must be a str (a DNS name or an IP address) or "
                             f"None, not {type(server_hostname).__name__}")
@@ -657,9 +655,7 @@ class ServerConnection(Connection):
 
     def __init__(self, config: ServerConfig, *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
-        if not isinstance(config, ServerConfig):
-            raise TypeError(f"a ServerConnection needs a ServerConfig, not "
-                            f"{type(config).__name__}")
+        require_config(config, ServerConfig, "a ServerConnection")
         super().__init__(config, hooks=hooks, observer=observer)
         self._start(ServerHandshake(self._as_io(), config))
 

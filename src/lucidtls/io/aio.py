@@ -27,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from lucidtls.config import ClientConfig, ServerConfig
+from lucidtls.config import ClientConfig, ServerConfig, require_config
 from lucidtls.connection import ClientConnection, Connection, Hooks, ServerConnection, TraceEvent
 from lucidtls.errors import ConnectionClosedError, PeerAlertError, StateError, TLSError
 from lucidtls.events import ApplicationData, ConnectionClosed, HandshakeComplete
@@ -495,8 +495,7 @@ async def start_server(
     """
     handshake_timeout, close_timeout = _asyncio_keywords(
         "start_server", "ServerConfig", kwds, handshake_timeout, close_timeout)
-    if not isinstance(config, ServerConfig):  # here, not once per client in the factory
-        raise TypeError(f"start_server() needs a ServerConfig, not {type(config).__name__}")
+    require_config(config, ServerConfig, "start_server()")  # here, not in each client's factory
     loop = asyncio.get_running_loop()
 
     def factory() -> _TLSProtocol:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from lucidtls.config import ClientConfig, ServerConfig
+from lucidtls.config import ClientConfig, ServerConfig, require_config
 from lucidtls.connection import ClientConnection, Connection, Hooks, ServerConnection, TraceEvent
 from lucidtls.errors import ConnectionClosedError, PeerAlertError, ProtocolError, TLSError
 from lucidtls.events import ApplicationData, ConnectionClosed, HandshakeComplete
@@ -183,8 +183,7 @@ class TLSServer:
     def __init__(self, config: ServerConfig, handler: Callable[[TLSSocket], None],
                  host: str = "127.0.0.1", port: int = 0,
                  on_error: Callable[[tuple[str, int], Exception], None] | None = None) -> None:
-        if not isinstance(config, ServerConfig):  # not once per connection, in its thread
-            raise TypeError(f"TLSServer needs a ServerConfig, not {type(config).__name__}")
+        require_config(config, ServerConfig, "TLSServer")  # here, not in each client's thread
         self.config = config
         self.handler = handler
         self.on_error = on_error
