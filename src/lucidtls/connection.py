@@ -75,6 +75,7 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
+_CLIENT_HELLO = int(HandshakeType.CLIENT_HELLO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,44 +292,43 @@ class Connection:
     def _on_handshake_data(self, payload: bytes) -> None:
         reader = self._hs_reader
         reader.feed(payload)
-        while (item := reader.pop()) is not None:
-            msg = _new_tuple(Message, item)  # Message(*item) without a Python-level __new__
+        # Each message leaves the queue before it is handled, so what a key change finds still
+        # queued is what the key change would strand (RFC 8446 §5.1).
+        ready = reader.ready
+        while ready:
+            msg = _new_tuple(Message, ready.popleft())  # Message(*item) in C
             if self.tracing:
                 self.trace("message", direction="received", msg_type=msg.msg_type, raw=msg.raw,
                            protected=self._record.read_protected)
+            # A procedure is running exactly when it waits for a message (_waiting).
             waiting = self._waiting
-            if self._proc is not None and (self._result is None or (
-                    waiting is not None and msg.msg_type in waiting.types)):
-                self._deliver(msg)
+            if waiting is not None and msg.msg_type in waiting.types:
+                if msg.msg_type == _CLIENT_HELLO:
+                    self._first_hello_seen = True
+                self._advance(msg)
+            elif waiting is not None and self._result is None:
+                self._unexpected_handshake_message(msg, waiting)
             else:
                 self._post_handshake(msg)
 
-    def _deliver(self, msg: Message) -> None:
-        waiting = self._waiting
-        assert waiting is not None
-        msg_type = msg.msg_type
-        if msg_type not in waiting.types:
-            if msg_type == HT.HELLO_REQUEST and self.is_client and \
-                    self._record.version != ProtocolVersion.TLS1_3:
-                # RFC 5246 §7.4.1.1: ignored while negotiating; never part of the transcript.
-                if msg.body:
-                    raise DecodeError("HelloRequest must be empty")
-                self.trace("hello_request_ignored")
-                return
-            raise alert_error(A.unexpected_message,
-                              f"expected {waiting.describe()}, received "
-                              f"{describe(HandshakeType, msg_type)}")
-        if msg_type == HT.CLIENT_HELLO:
-            self._first_hello_seen = True
-        self._advance(msg)
+    def _unexpected_handshake_message(self, msg: Message, waiting: Expect) -> None:
+        if msg.msg_type == HT.HELLO_REQUEST and self.is_client and \
+                self._record.version != ProtocolVersion.TLS1_3:
+            # RFC 5246 §7.4.1.1: ignored while negotiating; never part of the transcript.
+            if msg.body:
+                raise DecodeError("HelloRequest must be empty")
+            self.trace("hello_request_ignored")
+            return
+        raise alert_error(A.unexpected_message,
+                          f"expected {waiting.describe()}, received "
+                          f"{describe(HandshakeType, msg.msg_type)}")
 
     def _advance(self, msg: Message | None) -> None:
-        assert self._proc is not None
+        """Resume the procedure with *msg* (None starts it) until it waits or returns."""
+        proc = self._proc
+        assert proc is not None
         try:
-            if msg is None:
-                self._waiting = next(self._proc)
-            else:
-                self._waiting = self._proc.send(msg)
+            self._waiting = proc.send(msg)  # type: ignore[arg-type]  # send(None) is next()
         except StopIteration as stop:
             self._proc, self._waiting = None, None
             on_done, self._on_done = self._on_done, None

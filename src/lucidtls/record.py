@@ -8,6 +8,7 @@ handshake: what is allowed when is the connection's business.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
@@ -28,6 +29,7 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT = int(ContentType.ALERT)
+_U32_AT = struct.Struct(">I").unpack_from
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
 _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
@@ -324,7 +326,9 @@ class HandshakeReader:
 
     def __init__(self, max_message: int = MAX_HANDSHAKE_MESSAGE) -> None:
         self._buf = bytearray()
-        self._ready: deque[tuple[int, bytes, bytes]] = deque()
+        # Complete messages as (msg_type, body, raw), oldest first; the connection takes them
+        # from here one at a time.
+        self.ready: deque[tuple[int, bytes, bytes]] = deque()
         self.max_message = max_message
 
     def feed(self, fragment: bytes) -> None:
@@ -337,31 +341,32 @@ class HandshakeReader:
             buf.clear()
         else:
             data = fragment if type(fragment) is bytes else bytes(fragment)
-        n, pos, limit = len(data), 0, self.max_message
+        n, pos, limit, append = len(data), 0, self.max_message, self.ready.append
         while n - pos >= 4:
-            length = (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
+            (header,) = _U32_AT(data, pos)  # msg_type(1) length(3)
+            length = header & 0xFFFFFF
             if length > limit:
                 raise DecodeError(f"handshake message of {length} bytes exceeds the limit {limit}")
             end = pos + 4 + length
             if end > n:
                 break
             raw = data if (pos == 0 and end == n) else data[pos:end]
-            self._ready.append((raw[0], raw[4:], raw))
+            append((header >> 24, raw[4:], raw))
             pos = end
         if pos < n:
             buf += memoryview(data)[pos:]
 
     def pop(self) -> tuple[int, bytes, bytes] | None:
         """The next complete ``(msg_type, body, raw)`` or None."""
-        return self._ready.popleft() if self._ready else None
+        return self.ready.popleft() if self.ready else None
 
     def push_front(self, item: tuple[int, bytes, bytes]) -> None:
-        self._ready.appendleft(item)
+        self.ready.appendleft(item)
 
     @property
     def empty(self) -> bool:
         """No partial or complete message is waiting (checked at every key change)."""
-        return not self._buf and not self._ready
+        return not self._buf and not self.ready
 
     @property
     def partial(self) -> bool:
