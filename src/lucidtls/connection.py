@@ -129,7 +129,6 @@ class Connection:
         self._observer = observer
         self._record = RecordLayer()
         self._hs_reader = HandshakeReader()
-        self._hs_out = bytearray()
         self._events: deque[Event] = deque()
         self._proc: Procedure | None = None
         # What runs when the current procedure returns; None: _handshake_done. (Not the bound
@@ -189,8 +188,6 @@ class Connection:
             err = ProtocolError(f"internal error: {exc!r}", A.internal_error)
             self._fail(err)
             raise err from exc
-        finally:
-            self._flush_handshake()
 
     def next_event(self) -> Event | None:
         """The next event, or None when more data is needed."""
@@ -204,7 +201,6 @@ class Connection:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the transport (records; alerts included after a failure)."""
-        self._flush_handshake()
         return self._record.take_output()
 
     def send(self, data: bytes | bytearray | memoryview) -> None:
@@ -339,7 +335,6 @@ class Connection:
         self.info = result.info
         if result.info.version == ProtocolVersion.TLS1_3:
             self._write_limit = confidentiality_limit(result.suite)
-        self._flush_handshake()
         self.trace("handshake_complete", info=result.info)
         self._events.append(HandshakeComplete(result.info))
 
@@ -446,7 +441,6 @@ class Connection:
         hs, result = self._handshake, self._result
         assert isinstance(hs, ClientHandshake) and result is not None
         sent = hs.answer_post_handshake_auth(msg, result.write_secret)
-        self._flush_handshake()
         cred = hs.client_credential
         subject = cred.leaf.subject.rfc4514_string() if sent and cred is not None else None
         self._events.append(PostHandshakeAuth(client_auth=sent, subject=subject))
@@ -479,9 +473,10 @@ class Connection:
 
     def send_message(self, msg: Any) -> bytes:
         """Encode and queue one handshake message; returns the bytes that went out."""
-        raw = self._encode(msg)
-        self._hs_out += raw
-        if raw and self.tracing:  # a test hook may drop the message by shaping it to b""
+        # Queued in the record layer, which writes a flight as one record per key epoch.
+        raw = msg.to_bytes() if self._hooks.shape is None else self._encode(msg)
+        self._record.handshake_out += raw
+        if self.tracing and raw:  # a test hook may drop the message by shaping it to b""
             self.trace("message", direction="sent", msg_type=raw[0], raw=raw,
                        protected=self._record.write_protected)
         return raw
@@ -501,10 +496,10 @@ class Connection:
         return raw
 
     def send_ccs(self) -> None:
-        self._flush_handshake()
         self._record.write(_CCS, b"\x01")
-        self.trace("message", direction="sent", msg_type=CHANGE_CIPHER_SPEC, raw=b"\x01",
-                    protected=False)
+        if self.tracing:
+            self.trace("message", direction="sent", msg_type=CHANGE_CIPHER_SPEC, raw=b"\x01",
+                       protected=False)
 
     def set_version(self, version: int) -> None:
         self._record.version = version
@@ -513,7 +508,6 @@ class Connection:
         if label:
             self.log_secret(label, secret)
         if direction == "write":
-            self._flush_handshake()
             self._record.set_write_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
         else:
             self._install_13_read(suite, secret)
@@ -529,7 +523,6 @@ class Connection:
 
     def install_12(self, direction: str, suite: Suite, key: bytes, iv: bytes) -> None:
         if direction == "write":
-            self._flush_handshake()
             self._record.set_write_12(Tls12Protection(suite, key, iv))
         else:
             if not self._hs_reader.empty:
@@ -582,15 +575,7 @@ class Connection:
     def _start(self, handshake: ClientHandshake | ServerHandshake) -> None:
         self._handshake = handshake
         self._proc = handshake.run()
-        try:
-            self._advance(None)
-        finally:
-            self._flush_handshake()
-
-    def _flush_handshake(self) -> None:
-        if self._hs_out:
-            self._record.write(_HANDSHAKE, bytes(self._hs_out))
-            self._hs_out.clear()
+        self._advance(None)
 
     def _check_can_send(self) -> None:
         if self._error is not None:
@@ -601,7 +586,6 @@ class Connection:
             raise StateError("the connection was closed")
 
     def _send_alert(self, description: AlertDescription, level: AlertLevel) -> None:
-        self._flush_handshake()
         self._record.write(_ALERT, Alert(int(level), int(description)).encode())
         self.trace("alert", direction="sent", level=int(level), description=int(description))
 
@@ -609,7 +593,7 @@ class Connection:
         if self._error is not None:
             return
         self._error = exc
-        self._hs_out.clear()
+        self._record.handshake_out.clear()  # a flight cut short is not sent
         self.trace("error", alert=exc.alert.name, reason=exc.reason)
         try:
             self._send_alert(exc.alert, AlertLevel.FATAL)
@@ -641,11 +625,12 @@ class ClientConnection(Connection):
                               "(or set check_hostname=False)")
         super().__init__(config, hooks=hooks, observer=observer)
         self.server_hostname = server_hostname
-        first = self._hooks.first_record_version
-        if first is not None:
-            self._record.plaintext_version = first
         self._start(ClientHandshake(self._as_io(), config, server_hostname))
-        self._record.plaintext_version = int(ProtocolVersion.TLS1_2)
+        first = self._hooks.first_record_version
+        if first is not None:  # the ClientHello's record, and only it, carries this version
+            self._record.plaintext_version = first
+            self._record.flush_handshake()
+            self._record.plaintext_version = int(ProtocolVersion.TLS1_2)
 
 
 class ServerConnection(Connection):
@@ -689,4 +674,3 @@ class ServerConnection(Connection):
         self._on_done = done
         self._proc = hs.post_handshake_auth(lambda: result.read_secret, required)
         self._advance(None)
-        self._flush_handshake()

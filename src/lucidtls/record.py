@@ -66,6 +66,10 @@ class RecordLayer:
         self._next_pos = 0
         # Outgoing records (or header and body of each), joined once by take_output.
         self._out: list[bytes] = []
+        # Handshake messages waiting to go out together: written as one record (fragmented at
+        # the limit) before any other record, before the write keys change, and when the output
+        # is taken, so a flight makes one record per key epoch, as OpenSSL's does.
+        self.handshake_out = bytearray()
         self.version: int | None = None  # negotiated version; None until the hellos agree
         self._read13: Protection13 | None = None
         self._write13: Protection13 | None = None
@@ -83,16 +87,20 @@ class RecordLayer:
 
     # --- protection state -----------------------------------------------------------------
     def set_read_13(self, protection: Protection13) -> None:
-        self._plain_alerts_ok = not self.read_protected
+        self._plain_alerts_ok = self._read13 is None and self._read12 is None
         self._read13, self._read12 = protection, None
 
     def set_write_13(self, protection: Protection13) -> None:
+        if self.handshake_out:
+            self.flush_handshake()
         self._write13, self._write12 = protection, None
 
     def set_read_12(self, protection: Protection12) -> None:
         self._read12, self._read13 = protection, None
 
     def set_write_12(self, protection: Protection12) -> None:
+        if self.handshake_out:
+            self.flush_handshake()
         self._write12, self._write13 = protection, None
 
     @property
@@ -258,6 +266,8 @@ class RecordLayer:
     # --- outgoing -------------------------------------------------------------------------
     def write(self, content_type: int, data: bytes | bytearray | memoryview) -> None:
         """Fragment and protect *data* as records of *content_type*."""
+        if self.handshake_out:
+            self.flush_handshake()
         size = self.max_fragment
         w13 = self._write13
         if w13 is not None and content_type == _APPDATA and data and not self.pad_to:
@@ -289,7 +299,15 @@ class RecordLayer:
                      bytes(fragment))
         self._out += parts
 
+    def flush_handshake(self) -> None:
+        """Write the queued handshake messages now (as one record, fragmented at the limit)."""
+        data = bytes(self.handshake_out)
+        self.handshake_out.clear()
+        self.write(_HANDSHAKE, data)
+
     def take_output(self) -> bytes:
+        if self.handshake_out:
+            self.flush_handshake()
         out = b"".join(self._out)
         self._out.clear()
         return out
