@@ -30,6 +30,7 @@ _APPDATA = int(ContentType.APPLICATION_DATA)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT = int(ContentType.ALERT)
 _U32_AT = struct.Struct(">I").unpack_from
+_HEADER_AT = struct.Struct(">BHH").unpack_from  # type, legacy_record_version, length
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
 _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
@@ -169,18 +170,19 @@ class RecordLayer:
             self._next = None
             if len(buf) - pos < 5:
                 return None
-        content_type = buf[pos]
-        length = (buf[pos + 3] << 8) | buf[pos + 4]
+        content_type, version, length = _HEADER_AT(buf, pos)
         if content_type not in _KNOWN_TYPES:
             http = " (the peer speaks plain HTTP, not TLS)" if \
                 bytes(buf[pos:pos + 8]).startswith(_HTTP_STARTS) else ""
             raise UnexpectedMessage(f"record of unknown content type {content_type}{http}")
-        if buf[pos + 1] != 3:
+        if version >> 8 != 3:
             # Not TLS at all (e.g. plain HTTP or SSLv2 on a TLS port).
-            raise DecodeError(f"record version 0x{buf[pos + 1]:02x}{buf[pos + 2]:02x} is not TLS")
-        protected13 = self._read13 is not None
-        if protected13 or self._read12 is not None:
-            limit = MAX_CIPHERTEXT_13 if protected13 else MAX_CIPHERTEXT_12
+            raise DecodeError(f"record version 0x{version:04x} is not TLS")
+        read13 = self._read13
+        if read13 is not None:
+            limit = MAX_CIPHERTEXT_13
+        elif self._read12 is not None:
+            limit = MAX_CIPHERTEXT_12
         else:
             limit = MAX_PLAINTEXT
         if length > limit:
@@ -192,14 +194,13 @@ class RecordLayer:
             return None
         self._in_pos = end
 
-        if protected13 and content_type == _APPDATA:
-            assert self._read13 is not None
-            # Decrypt straight from the input buffer (bytes: a view of it needs no release).
-            inner = self._read13.open(buf[pos:start], memoryview(buf)[start:end])
-            self._plain_alerts_ok = False
-            return _inner_plaintext(inner)
-        elif protected13:
-            payload = bytes(buf[start:end])
+        # (buf is bytes: its slices are the payloads, and a view of it needs no release.)
+        if read13 is not None:
+            if content_type == _APPDATA:
+                inner = read13.open(buf[pos:start], memoryview(buf)[start:end])
+                self._plain_alerts_ok = False
+                return _inner_plaintext(inner)
+            payload = buf[start:end]
             if content_type == _CCS:
                 # RFC 8446 §5: CCS stays unprotected; the connection decides whether to allow it.
                 return content_type, payload
@@ -207,13 +208,13 @@ class RecordLayer:
                 return content_type, payload
             raise UnexpectedMessage(
                 f"unprotected {ContentType(content_type).name} record after keys changed")
-        elif self._read12 is not None:
+        if self._read12 is not None:
             payload = self._read12.open(content_type, memoryview(buf)[start:end])
             if len(payload) > MAX_PLAINTEXT:
                 raise RecordError(f"decrypted record of {len(payload)} bytes exceeds 2^14",
                                   AlertDescription.record_overflow)
         else:
-            payload = bytes(buf[start:end])
+            payload = buf[start:end]
         if not payload and content_type != _APPDATA:
             # RFC 8446 §5.1: zero-length fragments only for application data.
             raise UnexpectedMessage(f"empty {ContentType(content_type).name} record")
