@@ -110,6 +110,11 @@ assert [f.name for f in dataclasses.fields(ApplicationData)] == ["data"] and \
     not hasattr(ApplicationData, "__post_init__")
 
 
+def _data_across_key_change() -> ProtocolError:
+    # RFC 8446 §5.1: handshake messages must not span a key change (held to in TLS 1.2 too).
+    return alert_error(A.unexpected_message, "handshake data left over across a key change")
+
+
 def _require_bytes(data: object, method: str) -> None:
     # None or a str here would otherwise mean end of file, or fail deep in the record layer.
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -505,20 +510,20 @@ class Connection:
         self._record.version = version
 
     def install_13(self, direction: str, suite: Suite, secret: bytes, label: str) -> None:
-        if label:
+        if label and (self.tracing or self._keylog_path is not None):  # else log_secret is a no-op
             self.log_secret(label, secret)
         if direction == "write":
             self._record.set_write_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
+        elif self._hs_reader.empty:
+            self._record.set_read_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
         else:
-            self._install_13_read(suite, secret)
+            raise _data_across_key_change()
         if self.tracing:
             self.trace("keys", direction=direction, label=label, suite=suite.name)
 
     def _install_13_read(self, suite: Suite, secret: bytes) -> None:
-        # RFC 8446 §5.1: handshake messages must not span a key change.
         if not self._hs_reader.empty:
-            raise alert_error(A.unexpected_message,
-                              "handshake data left over across a key change")
+            raise _data_across_key_change()
         self._record.set_read_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
 
     def install_12(self, direction: str, suite: Suite, key: bytes, iv: bytes) -> None:
@@ -526,8 +531,7 @@ class Connection:
             self._record.set_write_12(Tls12Protection(suite, key, iv))
         else:
             if not self._hs_reader.empty:
-                raise alert_error(A.unexpected_message,
-                                  "handshake data left over across a key change")
+                raise _data_across_key_change()
             self._record.set_read_12(Tls12Protection(suite, key, iv))
         self.trace("keys", direction=direction, suite=suite.name)
 
