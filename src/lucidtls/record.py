@@ -30,7 +30,8 @@ _APPDATA = int(ContentType.APPLICATION_DATA)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT = int(ContentType.ALERT)
 _U32_AT = struct.Struct(">I").unpack_from
-_HEADER_AT = struct.Struct(">BHH").unpack_from  # type, legacy_record_version, length
+_HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
+_HEADER_AT, _PACK_HEADER = _HEADER.unpack_from, _HEADER.pack
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
 _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
@@ -283,7 +284,6 @@ class RecordLayer:
 
     def _write_one(self, content_type: int, fragment: bytes | bytearray | memoryview) -> None:
         w13 = self._write13
-        parts: tuple[bytes, ...]
         if w13 is not None and content_type != _CCS:
             # TLSInnerPlaintext: content || type (|| zeros) (RFC 8446 §5.2)
             inner = b"".join((fragment, _TYPE_BYTE[content_type]))
@@ -291,20 +291,21 @@ class RecordLayer:
                 pad = -len(inner) % self.pad_to
                 if pad and len(inner) + pad <= MAX_PLAINTEXT + 1:
                     inner += bytes(pad)
-            parts = w13.seal_parts(inner)
+            self._out += w13.seal_parts(inner)
         elif self._write12 is not None:
-            parts = (self._write12.seal(content_type, fragment),)
+            self._out.append(self._write12.seal(content_type, fragment))
         else:
-            n = len(fragment)
-            parts = (bytes((content_type, 3, self.plaintext_version & 0xFF, n >> 8, n & 0xFF)),
-                     bytes(fragment))
-        self._out += parts
+            version = 0x0300 | (self.plaintext_version & 0xFF)
+            self._out += (_PACK_HEADER(content_type, version, len(fragment)), bytes(fragment))
 
     def flush_handshake(self) -> None:
         """Write the queued handshake messages now (as one record, fragmented at the limit)."""
         data = bytes(self.handshake_out)
         self.handshake_out.clear()
-        self.write(_HANDSHAKE, data)
+        if len(data) <= self.max_fragment:
+            self._write_one(_HANDSHAKE, data)  # the usual flight: one record
+        else:
+            self.write(_HANDSHAKE, data)
 
     def take_output(self) -> bytes:
         if self.handshake_out:
