@@ -21,6 +21,8 @@ MAX_PLAINTEXT = 1 << 14
 MAX_CIPHERTEXT_13 = MAX_PLAINTEXT + 256
 # RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048.
 MAX_CIPHERTEXT_12 = MAX_PLAINTEXT + 2048
+# The longest TLS 1.3 record that cannot hold padding: content (2^14) || type, 16-byte AEAD tag.
+_MAX_UNPADDED = MAX_PLAINTEXT + 1 + 16
 # Handshake messages larger than this are refused (a certificate chain is the largest we expect).
 MAX_HANDSHAKE_MESSAGE = 1 << 17
 
@@ -32,6 +34,8 @@ _ALERT = int(ContentType.ALERT)
 _U32_AT = struct.Struct(">I").unpack_from
 _HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
 _HEADER_AT, _PACK_HEADER = _HEADER.unpack_from, _HEADER.pack
+_APPDATA_HEADER_AT = struct.Struct(">BBxH").unpack_from  # type, major version, length
+_APPDATA_TYPE_BYTE = bytes((_APPDATA,))
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
 _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
@@ -246,19 +250,19 @@ class RecordLayer:
                     self._next = None
                     n, view = len(buf), memoryview(buf)
                     continue
-                if buf[pos] != _APPDATA or buf[pos + 1] != 3:
-                    break
+                content_type, major, length = _APPDATA_HEADER_AT(buf, pos)
                 start = pos + 5
-                end = start + ((buf[pos + 3] << 8) | buf[pos + 4])
-                if end > n or end - start > MAX_CIPHERTEXT_13:
+                end = start + length
+                # Covered: whole application-data records too short to hold padding (their
+                # TLSInnerPlaintext is at most 2^14 + 1 bytes, so the content is within 2^14).
+                if content_type != _APPDATA or major != 3 or length > _MAX_UNPADDED or end > n:
                     break
                 header, pos = buf[start - 5:start], end
                 inner = open_record(header, view[start:end])
-                i = len(inner) - 1
-                if i < 0 or inner[i] != _APPDATA or i > MAX_PLAINTEXT:
+                if not inner.endswith(_APPDATA_TYPE_BYTE):  # padded, another type, or empty
                     self._plain_alerts_ok = False
                     return _inner_plaintext(inner)
-                deliver(inner[:i])
+                deliver(inner[:-1])
         finally:
             if pos != self._in_pos:
                 self._in_pos = pos
