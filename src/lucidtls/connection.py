@@ -76,6 +76,7 @@ _APPDATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _CLIENT_HELLO = int(HandshakeType.CLIENT_HELLO)
+_SEQUENCE_SPACE = 1 << 64  # record sequence numbers stop below this (aead refuses to wrap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,10 +214,7 @@ class Connection:
         if type(data) is not bytes:
             _require_bytes(data, "send")
         self._check_can_send()
-        result = self._result
-        assert result is not None
-        if result.info.version == ProtocolVersion.TLS1_3 and \
-                self._record.write_seq >= self._write_limit:
+        if self._record.write_seq >= self._write_limit:  # (never reached in TLS 1.2)
             self.key_update(request_peer=False)  # RFC 8446 §5.5: rekey before the limit
         if data:
             self._record.write(_APPDATA, data)
@@ -262,10 +260,10 @@ class Connection:
         next_record = record.next_record
         while True:
             # Once established, runs of application-data records take the record layer's fast
-            # path; anything else (and any record it declines) goes through next_record.
+            # path, which hands anything else (and any record it declines) to next_record.
             rec = record.read_application_data_13(self._deliver_application_data) \
-                if self._result is not None else None
-            if rec is None and (rec := next_record()) is None:
+                if self._result is not None else next_record()
+            if rec is None:
                 return
             ctype, payload = rec
             if ctype == _APPDATA:
@@ -338,8 +336,10 @@ class Connection:
     def _handshake_done(self, result: HandshakeResult) -> None:
         self._result = result
         self.info = result.info
-        if result.info.version == ProtocolVersion.TLS1_3:
-            self._write_limit = confidentiality_limit(result.suite)
+        # Records sent under one key before send() rekeys (RFC 8446 §5.5); TLS 1.2 has no
+        # KeyUpdate, and its sequence numbers end before this limit.
+        self._write_limit = confidentiality_limit(result.suite) \
+            if result.info.version == ProtocolVersion.TLS1_3 else _SEQUENCE_SPACE
         self.trace("handshake_complete", info=result.info)
         self._events.append(HandshakeComplete(result.info))
 

@@ -227,14 +227,14 @@ class RecordLayer:
 
     def read_application_data_13(self, deliver: Callable[[bytes], object]
                                  ) -> tuple[int, bytes] | None:
-        """The established TLS 1.3 stream's fast path: decrypt the complete, unpadded
-        application-data records at the head of the input, passing each payload to *deliver*
-        in order. It stops at the first record it does not cover and leaves it to next_record,
-        which makes every check and raises; a record that holds something else once decrypted
-        is returned as next_record would return it."""
+        """``next_record`` for an established stream, with the TLS 1.3 fast path in front:
+        decrypt the complete, unpadded application-data records at the head of the input,
+        passing each payload to *deliver* in order. The first record it does not cover goes to
+        next_record, which makes every check and raises; a record that holds something else
+        once decrypted is returned as next_record would return it."""
         read13 = self._read13
         if read13 is None:
-            return None
+            return self.next_record()
         open_record = read13.open
         buf, pos = self._in, self._in_pos
         n = len(buf)
@@ -267,7 +267,10 @@ class RecordLayer:
             if pos != self._in_pos:
                 self._in_pos = pos
                 self._plain_alerts_ok = False
-        return None
+        if pos == n and self._next is None:
+            self._in, self._in_pos = b"", 0  # all read: let the fed bytes go
+            return None
+        return self.next_record()
 
     # --- outgoing -------------------------------------------------------------------------
     def write(self, content_type: int, data: bytes | bytearray | memoryview) -> None:
