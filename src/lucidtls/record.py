@@ -34,7 +34,8 @@ _ALERT = int(ContentType.ALERT)
 _U32_AT = struct.Struct(">I").unpack_from
 _HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
 _HEADER_AT, _PACK_HEADER = _HEADER.unpack_from, _HEADER.pack
-_APPDATA_HEADER_AT = struct.Struct(">BBxH").unpack_from  # type, major version, length
+_TYPE_MAJOR_LENGTH_AT = struct.Struct(">HxH").unpack_from  # type and major version, length
+_APPDATA_3 = _APPDATA << 8 | 3  # application_data, major version 3 (any 3.x, as next_record)
 _APPDATA_TYPE_BYTE = bytes((_APPDATA,))
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
@@ -250,14 +251,15 @@ class RecordLayer:
                     self._next = None
                     n, view = len(buf), memoryview(buf)
                     continue
-                content_type, major, length = _APPDATA_HEADER_AT(buf, pos)
+                type_and_major, length = _TYPE_MAJOR_LENGTH_AT(buf, pos)
                 start = pos + 5
                 end = start + length
                 # Covered: whole application-data records too short to hold padding (their
                 # TLSInnerPlaintext is at most 2^14 + 1 bytes, so the content is within 2^14).
-                if content_type != _APPDATA or major != 3 or length > _MAX_UNPADDED or end > n:
+                if type_and_major != _APPDATA_3 or length > _MAX_UNPADDED or end > n:
                     break
-                header, pos = buf[start - 5:start], end
+                header = buf[pos:start]
+                pos = end
                 inner = open_record(header, view[start:end])
                 if not inner.endswith(_APPDATA_TYPE_BYTE):  # padded, another type, or empty
                     self._plain_alerts_ok = False
