@@ -340,7 +340,8 @@ class Connection:
         # KeyUpdate, and its sequence numbers end before this limit.
         self._write_limit = confidentiality_limit(result.suite) \
             if result.info.version == ProtocolVersion.TLS1_3 else _SEQUENCE_SPACE
-        self.trace("handshake_complete", info=result.info)
+        if self.tracing:
+            self.trace("handshake_complete", info=result.info)
         self._events.append(HandshakeComplete(result.info))
 
     def _on_ccs(self, payload: bytes) -> None:
@@ -352,15 +353,17 @@ class Connection:
             if not self._hs_reader.empty:
                 raise alert_error(A.unexpected_message,
                                   "ChangeCipherSpec in the middle of a handshake message")
-            self.trace("message", direction="received", msg_type=CHANGE_CIPHER_SPEC,
-                        raw=payload, protected=self._record.read_protected)
+            if self.tracing:
+                self.trace("message", direction="received", msg_type=CHANGE_CIPHER_SPEC,
+                           raw=payload, protected=self._record.read_protected)
             self._advance(Message(CHANGE_CIPHER_SPEC, payload, b""))
             return
         # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is
         # dropped (middlebox compatibility); anything else is an unexpected record.
         if version != ProtocolVersion.TLS1_2 and self._result is None and \
                 self._first_hello_seen and payload == b"\x01":
-            self.trace("ccs_ignored")
+            if self.tracing:
+                self.trace("ccs_ignored")
             return
         raise alert_error(A.unexpected_message, "unexpected ChangeCipherSpec record")
 
@@ -533,7 +536,8 @@ class Connection:
             if not self._hs_reader.empty:
                 raise _data_across_key_change()
             self._record.set_read_12(Tls12Protection(suite, key, iv))
-        self.trace("keys", direction=direction, suite=suite.name)
+        if self.tracing:
+            self.trace("keys", direction=direction, suite=suite.name)
 
     def log_secret(self, label: str, secret: bytes) -> None:
         if self.tracing:

@@ -362,14 +362,17 @@ class HandshakeReader:
 
     def feed(self, fragment: bytes) -> None:
         # Messages are cut straight out of the record's payload; only a message split across
-        # records goes through the buffer. A record holding exactly one message is not copied.
+        # records goes through the buffer. A record holding exactly one message is not copied
+        # (a bytes object sliced whole is itself).
         buf = self._buf
         if buf:
             buf += fragment
             data = bytes(buf)
             buf.clear()
+        elif type(fragment) is bytes:
+            data = fragment
         else:
-            data = fragment if type(fragment) is bytes else bytes(fragment)
+            data = bytes(fragment)
         n, pos, limit, append = len(data), 0, self.max_message, self.ready.append
         while n - pos >= 4:
             (header,) = _U32_AT(data, pos)  # msg_type(1) length(3)
@@ -379,7 +382,7 @@ class HandshakeReader:
             end = pos + 4 + length
             if end > n:
                 break
-            raw = data if (pos == 0 and end == n) else data[pos:end]
+            raw = data[pos:end]
             append((header >> 24, raw[4:], raw))
             pos = end
         if pos < n:
