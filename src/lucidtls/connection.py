@@ -76,6 +76,8 @@ _APPDATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _CLIENT_HELLO = int(HandshakeType.CLIENT_HELLO)
+_TLS12 = int(ProtocolVersion.TLS1_2)
+_TLS13 = int(ProtocolVersion.TLS1_3)
 _SEQUENCE_SPACE = 1 << 64  # record sequence numbers stop below this (aead refuses to wrap)
 
 
@@ -232,7 +234,7 @@ class Connection:
         self._check_can_send()
         result = self._result
         assert result is not None
-        if result.info.version != ProtocolVersion.TLS1_3:
+        if result.info.version != _TLS13:
             raise StateError("KeyUpdate exists only in TLS 1.3")
         req = KeyUpdateRequest.update_requested if request_peer else \
             KeyUpdateRequest.update_not_requested
@@ -246,7 +248,7 @@ class Connection:
             raise StateError("the exporter is available after the handshake")
         if isinstance(label, str):
             label = label.encode()
-        if result.info.version == ProtocolVersion.TLS1_3:
+        if result.info.version == _TLS13:
             return ks.exporter_13(result.suite.hash, result.exporter_master_secret, label,
                                   context or b"", length)
         return ks.exporter_12(result.suite.hash, result.master_secret, label,
@@ -312,7 +314,7 @@ class Connection:
 
     def _unexpected_handshake_message(self, msg: Message, waiting: Expect) -> None:
         if msg.msg_type == HT.HELLO_REQUEST and self.is_client and \
-                self._record.version != ProtocolVersion.TLS1_3:
+                self._record.version != _TLS13:
             # RFC 5246 §7.4.1.1: ignored while negotiating; never part of the transcript.
             if msg.body:
                 raise DecodeError("HelloRequest must be empty")
@@ -339,14 +341,14 @@ class Connection:
         # Records sent under one key before send() rekeys (RFC 8446 §5.5); TLS 1.2 has no
         # KeyUpdate, and its sequence numbers end before this limit.
         self._write_limit = confidentiality_limit(result.suite) \
-            if result.info.version == ProtocolVersion.TLS1_3 else _SEQUENCE_SPACE
+            if result.info.version == _TLS13 else _SEQUENCE_SPACE
         if self.tracing:
             self.trace("handshake_complete", info=result.info)
         self._events.append(HandshakeComplete(result.info))
 
     def _on_ccs(self, payload: bytes) -> None:
         version = self._record.version
-        if version == ProtocolVersion.TLS1_2 and self._waiting is not None and \
+        if version == _TLS12 and self._waiting is not None and \
                 CHANGE_CIPHER_SPEC in self._waiting.types:
             if payload != b"\x01":
                 raise DecodeError("ChangeCipherSpec must be the single byte 1")
@@ -360,7 +362,7 @@ class Connection:
             return
         # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is
         # dropped (middlebox compatibility); anything else is an unexpected record.
-        if version != ProtocolVersion.TLS1_2 and self._result is None and \
+        if version != _TLS12 and self._result is None and \
                 self._first_hello_seen and payload == b"\x01":
             if self.tracing:
                 self.trace("ccs_ignored")
@@ -384,7 +386,7 @@ class Connection:
                 raise err
             self._events.append(ConnectionClosed(clean=True))
             return
-        tls13 = self._record.version != ProtocolVersion.TLS1_2
+        tls13 = self._record.version != _TLS12
         if alert.level == AlertLevel.WARNING and (
                 not tls13 or alert.description == A.user_canceled):
             # RFC 8446 §6: in TLS 1.3 only close_notify and user_canceled may be warnings.
@@ -406,7 +408,7 @@ class Connection:
     def _post_handshake(self, msg: Message) -> None:
         result = self._result
         assert result is not None
-        if result.info.version != ProtocolVersion.TLS1_3:
+        if result.info.version != _TLS13:
             self._post_handshake_12(msg)
             return
         if msg.msg_type == HT.KEY_UPDATE:
@@ -638,7 +640,7 @@ class ClientConnection(Connection):
         if first is not None:  # the ClientHello's record, and only it, carries this version
             self._record.plaintext_version = first
             self._record.flush_handshake()
-            self._record.plaintext_version = int(ProtocolVersion.TLS1_2)
+            self._record.plaintext_version = _TLS12
 
 
 class ServerConnection(Connection):
@@ -658,7 +660,7 @@ class ServerConnection(Connection):
         self._check_can_send()
         hs, result = self._handshake, self._result
         assert isinstance(hs, ServerHandshake) and result is not None
-        if result.info.version != ProtocolVersion.TLS1_3:
+        if result.info.version != _TLS13:
             raise StateError("post-handshake authentication exists only in TLS 1.3")
         if self._proc is not None:
             raise StateError("a post-handshake authentication is already in progress")

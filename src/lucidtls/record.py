@@ -31,6 +31,7 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT = int(ContentType.ALERT)
+_TLS12 = int(ProtocolVersion.TLS1_2)
 _U32_AT = struct.Struct(">I").unpack_from
 _HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
 _HEADER_AT, _PACK_HEADER = _HEADER.unpack_from, _HEADER.pack
@@ -84,7 +85,7 @@ class RecordLayer:
         self._write12: Protection12 | None = None
         # The version field we write in plaintext records (RFC 8446 §5.1: 0x0301 for the first
         # ClientHello is allowed for compatibility; 0x0303 everywhere else).
-        self.plaintext_version = int(ProtocolVersion.TLS1_2)
+        self.plaintext_version = _TLS12
         self.pad_to = 0  # TLS 1.3 padding policy: pad inner plaintexts to a multiple (0 = none)
         # A peer that failed before installing its own write keys (e.g. a client rejecting our
         # certificate, with middlebox compatibility) sends its alert in the clear: accept
