@@ -637,7 +637,8 @@ class ClientConnection(Connection):
         self.server_hostname = server_hostname
         self._start(ClientHandshake(self._as_io(), config, server_hostname))
         first = self._hooks.first_record_version
-        if first is not None:  # the ClientHello's record, and only it, carries this version
+        if first is not None and self._record.handshake_out:
+            # The ClientHello's record, and only it, carries this version.
             self._record.plaintext_version = first
             self._record.flush_handshake()
             self._record.plaintext_version = _TLS12
