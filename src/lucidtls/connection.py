@@ -75,6 +75,10 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
+_CLIENT_HELLO = int(HandshakeType.CLIENT_HELLO)
+_TLS12 = int(ProtocolVersion.TLS1_2)
+_TLS13 = int(ProtocolVersion.TLS1_3)
+_SEQUENCE_SPACE = 1 << 64  # record sequence numbers stop below this (aead refuses to wrap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,11 @@ assert [f.name for f in dataclasses.fields(ApplicationData)] == ["data"] and \
     not hasattr(ApplicationData, "__post_init__")
 
 
+def _data_across_key_change() -> ProtocolError:
+    # RFC 8446 §5.1: handshake messages must not span a key change (held to in TLS 1.2 too).
+    return alert_error(A.unexpected_message, "handshake data left over across a key change")
+
+
 def _require_bytes(data: object, method: str) -> None:
     # None or a str here would otherwise mean end of file, or fail deep in the record layer.
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -128,7 +137,6 @@ class Connection:
         self._observer = observer
         self._record = RecordLayer()
         self._hs_reader = HandshakeReader()
-        self._hs_out = bytearray()
         self._events: deque[Event] = deque()
         self._proc: Procedure | None = None
         # What runs when the current procedure returns; None: _handshake_done. (Not the bound
@@ -188,8 +196,6 @@ class Connection:
             err = ProtocolError(f"internal error: {exc!r}", A.internal_error)
             self._fail(err)
             raise err from exc
-        finally:
-            self._flush_handshake()
 
     def next_event(self) -> Event | None:
         """The next event, or None when more data is needed."""
@@ -203,7 +209,6 @@ class Connection:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the transport (records; alerts included after a failure)."""
-        self._flush_handshake()
         return self._record.take_output()
 
     def send(self, data: bytes | bytearray | memoryview) -> None:
@@ -211,10 +216,7 @@ class Connection:
         if type(data) is not bytes:
             _require_bytes(data, "send")
         self._check_can_send()
-        result = self._result
-        assert result is not None
-        if result.info.version == ProtocolVersion.TLS1_3 and \
-                self._record.write_seq >= self._write_limit:
+        if self._record.write_seq >= self._write_limit:  # (never reached in TLS 1.2)
             self.key_update(request_peer=False)  # RFC 8446 §5.5: rekey before the limit
         if data:
             self._record.write(_APPDATA, data)
@@ -232,7 +234,7 @@ class Connection:
         self._check_can_send()
         result = self._result
         assert result is not None
-        if result.info.version != ProtocolVersion.TLS1_3:
+        if result.info.version != _TLS13:
             raise StateError("KeyUpdate exists only in TLS 1.3")
         req = KeyUpdateRequest.update_requested if request_peer else \
             KeyUpdateRequest.update_not_requested
@@ -246,7 +248,7 @@ class Connection:
             raise StateError("the exporter is available after the handshake")
         if isinstance(label, str):
             label = label.encode()
-        if result.info.version == ProtocolVersion.TLS1_3:
+        if result.info.version == _TLS13:
             return ks.exporter_13(result.suite.hash, result.exporter_master_secret, label,
                                   context or b"", length)
         return ks.exporter_12(result.suite.hash, result.master_secret, label,
@@ -260,10 +262,10 @@ class Connection:
         next_record = record.next_record
         while True:
             # Once established, runs of application-data records take the record layer's fast
-            # path; anything else (and any record it declines) goes through next_record.
+            # path, which hands anything else (and any record it declines) to next_record.
             rec = record.read_application_data_13(self._deliver_application_data) \
-                if self._result is not None else None
-            if rec is None and (rec := next_record()) is None:
+                if self._result is not None else next_record()
+            if rec is None:
                 return
             ctype, payload = rec
             if ctype == _APPDATA:
@@ -291,44 +293,43 @@ class Connection:
     def _on_handshake_data(self, payload: bytes) -> None:
         reader = self._hs_reader
         reader.feed(payload)
-        while (item := reader.pop()) is not None:
-            msg = _new_tuple(Message, item)  # Message(*item) without a Python-level __new__
+        # Each message leaves the queue before it is handled, so what a key change finds still
+        # queued is what the key change would strand (RFC 8446 §5.1).
+        ready = reader.ready
+        while ready:
+            msg = _new_tuple(Message, ready.popleft())  # Message(*item) in C
             if self.tracing:
                 self.trace("message", direction="received", msg_type=msg.msg_type, raw=msg.raw,
                            protected=self._record.read_protected)
+            # A procedure is running exactly when it waits for a message (_waiting).
             waiting = self._waiting
-            if self._proc is not None and (self._result is None or (
-                    waiting is not None and msg.msg_type in waiting.types)):
-                self._deliver(msg)
+            if waiting is not None and msg.msg_type in waiting.types:
+                if msg.msg_type == _CLIENT_HELLO:
+                    self._first_hello_seen = True
+                self._advance(msg)
+            elif waiting is not None and self._result is None:
+                self._unexpected_handshake_message(msg, waiting)
             else:
                 self._post_handshake(msg)
 
-    def _deliver(self, msg: Message) -> None:
-        waiting = self._waiting
-        assert waiting is not None
-        msg_type = msg.msg_type
-        if msg_type not in waiting.types:
-            if msg_type == HT.HELLO_REQUEST and self.is_client and \
-                    self._record.version != ProtocolVersion.TLS1_3:
-                # RFC 5246 §7.4.1.1: ignored while negotiating; never part of the transcript.
-                if msg.body:
-                    raise DecodeError("HelloRequest must be empty")
-                self.trace("hello_request_ignored")
-                return
-            raise alert_error(A.unexpected_message,
-                              f"expected {waiting.describe()}, received "
-                              f"{describe(HandshakeType, msg_type)}")
-        if msg_type == HT.CLIENT_HELLO:
-            self._first_hello_seen = True
-        self._advance(msg)
+    def _unexpected_handshake_message(self, msg: Message, waiting: Expect) -> None:
+        if msg.msg_type == HT.HELLO_REQUEST and self.is_client and \
+                self._record.version != _TLS13:
+            # RFC 5246 §7.4.1.1: ignored while negotiating; never part of the transcript.
+            if msg.body:
+                raise DecodeError("HelloRequest must be empty")
+            self.trace("hello_request_ignored")
+            return
+        raise alert_error(A.unexpected_message,
+                          f"expected {waiting.describe()}, received "
+                          f"{describe(HandshakeType, msg.msg_type)}")
 
     def _advance(self, msg: Message | None) -> None:
-        assert self._proc is not None
+        """Resume the procedure with *msg* (None starts it) until it waits or returns."""
+        proc = self._proc
+        assert proc is not None
         try:
-            if msg is None:
-                self._waiting = next(self._proc)
-            else:
-                self._waiting = self._proc.send(msg)
+            self._waiting = proc.send(msg)  # type: ignore[arg-type]  # send(None) is next()
         except StopIteration as stop:
             self._proc, self._waiting = None, None
             on_done, self._on_done = self._on_done, None
@@ -337,30 +338,34 @@ class Connection:
     def _handshake_done(self, result: HandshakeResult) -> None:
         self._result = result
         self.info = result.info
-        if result.info.version == ProtocolVersion.TLS1_3:
-            self._write_limit = confidentiality_limit(result.suite)
-        self._flush_handshake()
-        self.trace("handshake_complete", info=result.info)
+        # Records sent under one key before send() rekeys (RFC 8446 §5.5); TLS 1.2 has no
+        # KeyUpdate, and its sequence numbers end before this limit.
+        self._write_limit = confidentiality_limit(result.suite) \
+            if result.info.version == _TLS13 else _SEQUENCE_SPACE
+        if self.tracing:
+            self.trace("handshake_complete", info=result.info)
         self._events.append(HandshakeComplete(result.info))
 
     def _on_ccs(self, payload: bytes) -> None:
         version = self._record.version
-        if version == ProtocolVersion.TLS1_2 and self._waiting is not None and \
+        if version == _TLS12 and self._waiting is not None and \
                 CHANGE_CIPHER_SPEC in self._waiting.types:
             if payload != b"\x01":
                 raise DecodeError("ChangeCipherSpec must be the single byte 1")
             if not self._hs_reader.empty:
                 raise alert_error(A.unexpected_message,
                                   "ChangeCipherSpec in the middle of a handshake message")
-            self.trace("message", direction="received", msg_type=CHANGE_CIPHER_SPEC,
-                        raw=payload, protected=self._record.read_protected)
+            if self.tracing:
+                self.trace("message", direction="received", msg_type=CHANGE_CIPHER_SPEC,
+                           raw=payload, protected=self._record.read_protected)
             self._advance(Message(CHANGE_CIPHER_SPEC, payload, b""))
             return
         # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is
         # dropped (middlebox compatibility); anything else is an unexpected record.
-        if version != ProtocolVersion.TLS1_2 and self._result is None and \
+        if version != _TLS12 and self._result is None and \
                 self._first_hello_seen and payload == b"\x01":
-            self.trace("ccs_ignored")
+            if self.tracing:
+                self.trace("ccs_ignored")
             return
         raise alert_error(A.unexpected_message, "unexpected ChangeCipherSpec record")
 
@@ -381,7 +386,7 @@ class Connection:
                 raise err
             self._events.append(ConnectionClosed(clean=True))
             return
-        tls13 = self._record.version != ProtocolVersion.TLS1_2
+        tls13 = self._record.version != _TLS12
         if alert.level == AlertLevel.WARNING and (
                 not tls13 or alert.description == A.user_canceled):
             # RFC 8446 §6: in TLS 1.3 only close_notify and user_canceled may be warnings.
@@ -403,7 +408,7 @@ class Connection:
     def _post_handshake(self, msg: Message) -> None:
         result = self._result
         assert result is not None
-        if result.info.version != ProtocolVersion.TLS1_3:
+        if result.info.version != _TLS13:
             self._post_handshake_12(msg)
             return
         if msg.msg_type == HT.KEY_UPDATE:
@@ -446,7 +451,6 @@ class Connection:
         hs, result = self._handshake, self._result
         assert isinstance(hs, ClientHandshake) and result is not None
         sent = hs.answer_post_handshake_auth(msg, result.write_secret)
-        self._flush_handshake()
         cred = hs.client_credential
         subject = cred.leaf.subject.rfc4514_string() if sent and cred is not None else None
         self._events.append(PostHandshakeAuth(client_auth=sent, subject=subject))
@@ -479,9 +483,10 @@ class Connection:
 
     def send_message(self, msg: Any) -> bytes:
         """Encode and queue one handshake message; returns the bytes that went out."""
-        raw = self._encode(msg)
-        self._hs_out += raw
-        if raw and self.tracing:  # a test hook may drop the message by shaping it to b""
+        # Queued in the record layer, which writes a flight as one record per key epoch.
+        raw = msg.to_bytes() if self._hooks.shape is None else self._encode(msg)
+        self._record.handshake_out += raw
+        if self.tracing and raw:  # a test hook may drop the message by shaping it to b""
             self.trace("message", direction="sent", msg_type=raw[0], raw=raw,
                        protected=self._record.write_protected)
         return raw
@@ -501,42 +506,40 @@ class Connection:
         return raw
 
     def send_ccs(self) -> None:
-        self._flush_handshake()
         self._record.write(_CCS, b"\x01")
-        self.trace("message", direction="sent", msg_type=CHANGE_CIPHER_SPEC, raw=b"\x01",
-                    protected=False)
+        if self.tracing:
+            self.trace("message", direction="sent", msg_type=CHANGE_CIPHER_SPEC, raw=b"\x01",
+                       protected=False)
 
     def set_version(self, version: int) -> None:
         self._record.version = version
 
     def install_13(self, direction: str, suite: Suite, secret: bytes, label: str) -> None:
-        if label:
+        if label and (self.tracing or self._keylog_path is not None):  # else log_secret is a no-op
             self.log_secret(label, secret)
         if direction == "write":
-            self._flush_handshake()
             self._record.set_write_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
+        elif self._hs_reader.empty:
+            self._record.set_read_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
         else:
-            self._install_13_read(suite, secret)
+            raise _data_across_key_change()
         if self.tracing:
             self.trace("keys", direction=direction, label=label, suite=suite.name)
 
     def _install_13_read(self, suite: Suite, secret: bytes) -> None:
-        # RFC 8446 §5.1: handshake messages must not span a key change.
         if not self._hs_reader.empty:
-            raise alert_error(A.unexpected_message,
-                              "handshake data left over across a key change")
+            raise _data_across_key_change()
         self._record.set_read_13(Tls13Protection(suite, *ks.traffic_keys(suite, secret)))
 
     def install_12(self, direction: str, suite: Suite, key: bytes, iv: bytes) -> None:
         if direction == "write":
-            self._flush_handshake()
             self._record.set_write_12(Tls12Protection(suite, key, iv))
         else:
             if not self._hs_reader.empty:
-                raise alert_error(A.unexpected_message,
-                                  "handshake data left over across a key change")
+                raise _data_across_key_change()
             self._record.set_read_12(Tls12Protection(suite, key, iv))
-        self.trace("keys", direction=direction, suite=suite.name)
+        if self.tracing:
+            self.trace("keys", direction=direction, suite=suite.name)
 
     def log_secret(self, label: str, secret: bytes) -> None:
         if self.tracing:
@@ -582,15 +585,7 @@ class Connection:
     def _start(self, handshake: ClientHandshake | ServerHandshake) -> None:
         self._handshake = handshake
         self._proc = handshake.run()
-        try:
-            self._advance(None)
-        finally:
-            self._flush_handshake()
-
-    def _flush_handshake(self) -> None:
-        if self._hs_out:
-            self._record.write(_HANDSHAKE, bytes(self._hs_out))
-            self._hs_out.clear()
+        self._advance(None)
 
     def _check_can_send(self) -> None:
         if self._error is not None:
@@ -601,7 +596,6 @@ class Connection:
             raise StateError("the connection was closed")
 
     def _send_alert(self, description: AlertDescription, level: AlertLevel) -> None:
-        self._flush_handshake()
         self._record.write(_ALERT, Alert(int(level), int(description)).encode())
         self.trace("alert", direction="sent", level=int(level), description=int(description))
 
@@ -609,7 +603,7 @@ class Connection:
         if self._error is not None:
             return
         self._error = exc
-        self._hs_out.clear()
+        self._record.handshake_out.clear()  # a flight cut short is not sent
         self.trace("error", alert=exc.alert.name, reason=exc.reason)
         try:
             self._send_alert(exc.alert, AlertLevel.FATAL)
@@ -641,11 +635,13 @@ class ClientConnection(Connection):
                               "(or set check_hostname=False)")
         super().__init__(config, hooks=hooks, observer=observer)
         self.server_hostname = server_hostname
-        first = self._hooks.first_record_version
-        if first is not None:
-            self._record.plaintext_version = first
         self._start(ClientHandshake(self._as_io(), config, server_hostname))
-        self._record.plaintext_version = int(ProtocolVersion.TLS1_2)
+        first = self._hooks.first_record_version
+        if first is not None and self._record.handshake_out:
+            # The ClientHello's record, and only it, carries this version.
+            self._record.plaintext_version = first
+            self._record.flush_handshake()
+            self._record.plaintext_version = _TLS12
 
 
 class ServerConnection(Connection):
@@ -665,7 +661,7 @@ class ServerConnection(Connection):
         self._check_can_send()
         hs, result = self._handshake, self._result
         assert isinstance(hs, ServerHandshake) and result is not None
-        if result.info.version != ProtocolVersion.TLS1_3:
+        if result.info.version != _TLS13:
             raise StateError("post-handshake authentication exists only in TLS 1.3")
         if self._proc is not None:
             raise StateError("a post-handshake authentication is already in progress")
@@ -689,4 +685,3 @@ class ServerConnection(Connection):
         self._on_done = done
         self._proc = hs.post_handshake_auth(lambda: result.read_secret, required)
         self._advance(None)
-        self._flush_handshake()

@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from lucidtls.pki.trust import VerifiedChain
 
 
-@dataclass(frozen=True)
+_set_attribute = object.__setattr__
+
+
+@dataclass(frozen=True, init=False)
 class ConnectionInfo:
     version: int
     cipher_suite: int
@@ -35,6 +38,25 @@ class ConnectionInfo:
     kx: str = "ECDHE"
     extended_master_secret: bool = False
     extras: dict[str, str] = field(default_factory=dict)
+
+    def __init__(self, version: int, cipher_suite: int, group: int | None,
+                 signature_scheme: int | None, alpn_protocol: str | None,
+                 server_name: str | None, peer_certificates: tuple[x509.Certificate, ...],
+                 verified: VerifiedChain | None, verification: str, hello_retry: bool = False,
+                 client_auth: bool = False, kx: str = "ECDHE",
+                 extended_master_secret: bool = False,
+                 extras: dict[str, str] | None = None) -> None:
+        # What the generated __init__ does, in one store: a frozen dataclass's own __init__
+        # sets its 14 fields by 14 object.__setattr__ calls, and one is built per connection.
+        # (tests/test_info.py checks that this signature matches the fields.)
+        _set_attribute(self, "__dict__", {
+            "version": version, "cipher_suite": cipher_suite, "group": group,
+            "signature_scheme": signature_scheme, "alpn_protocol": alpn_protocol,
+            "server_name": server_name, "peer_certificates": peer_certificates,
+            "verified": verified, "verification": verification, "hello_retry": hello_retry,
+            "client_auth": client_auth, "kx": kx,
+            "extended_master_secret": extended_master_secret,
+            "extras": {} if extras is None else extras})
 
     @property
     def version_name(self) -> str:
@@ -58,3 +80,4 @@ class ConnectionInfo:
         if not self.peer_certificates:
             return None
         return self.peer_certificates[0].subject.rfc4514_string()
+

@@ -8,6 +8,7 @@ handshake: what is allowed when is the connection's business.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
@@ -20,6 +21,8 @@ MAX_PLAINTEXT = 1 << 14
 MAX_CIPHERTEXT_13 = MAX_PLAINTEXT + 256
 # RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048.
 MAX_CIPHERTEXT_12 = MAX_PLAINTEXT + 2048
+# The longest TLS 1.3 record that cannot hold padding: content (2^14) || type, 16-byte AEAD tag.
+_MAX_UNPADDED = MAX_PLAINTEXT + 1 + 16
 # Handshake messages larger than this are refused (a certificate chain is the largest we expect).
 MAX_HANDSHAKE_MESSAGE = 1 << 17
 
@@ -28,6 +31,13 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _ALERT = int(ContentType.ALERT)
+_TLS12 = int(ProtocolVersion.TLS1_2)
+_U32_AT = struct.Struct(">I").unpack_from
+_HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
+_HEADER_AT, _PACK_HEADER = _HEADER.unpack_from, _HEADER.pack
+_TYPE_MAJOR_LENGTH_AT = struct.Struct(">HxH").unpack_from  # type and major version, length
+_APPDATA_3 = _APPDATA << 8 | 3  # application_data, major version 3 (any 3.x, as next_record)
+_APPDATA_TYPE_BYTE = bytes((_APPDATA,))
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
 _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
@@ -64,6 +74,10 @@ class RecordLayer:
         self._next_pos = 0
         # Outgoing records (or header and body of each), joined once by take_output.
         self._out: list[bytes] = []
+        # Handshake messages waiting to go out together: written as one record (fragmented at
+        # the limit) before any other record, before the write keys change, and when the output
+        # is taken, so a flight makes one record per key epoch, as OpenSSL's does.
+        self.handshake_out = bytearray()
         self.version: int | None = None  # negotiated version; None until the hellos agree
         self._read13: Protection13 | None = None
         self._write13: Protection13 | None = None
@@ -71,7 +85,7 @@ class RecordLayer:
         self._write12: Protection12 | None = None
         # The version field we write in plaintext records (RFC 8446 §5.1: 0x0301 for the first
         # ClientHello is allowed for compatibility; 0x0303 everywhere else).
-        self.plaintext_version = int(ProtocolVersion.TLS1_2)
+        self.plaintext_version = _TLS12
         self.pad_to = 0  # TLS 1.3 padding policy: pad inner plaintexts to a multiple (0 = none)
         # A peer that failed before installing its own write keys (e.g. a client rejecting our
         # certificate, with middlebox compatibility) sends its alert in the clear: accept
@@ -81,16 +95,20 @@ class RecordLayer:
 
     # --- protection state -----------------------------------------------------------------
     def set_read_13(self, protection: Protection13) -> None:
-        self._plain_alerts_ok = not self.read_protected
+        self._plain_alerts_ok = self._read13 is None and self._read12 is None
         self._read13, self._read12 = protection, None
 
     def set_write_13(self, protection: Protection13) -> None:
+        if self.handshake_out:
+            self.flush_handshake()
         self._write13, self._write12 = protection, None
 
     def set_read_12(self, protection: Protection12) -> None:
         self._read12, self._read13 = protection, None
 
     def set_write_12(self, protection: Protection12) -> None:
+        if self.handshake_out:
+            self.flush_handshake()
         self._write12, self._write13 = protection, None
 
     @property
@@ -159,18 +177,19 @@ class RecordLayer:
             self._next = None
             if len(buf) - pos < 5:
                 return None
-        content_type = buf[pos]
-        length = (buf[pos + 3] << 8) | buf[pos + 4]
+        content_type, version, length = _HEADER_AT(buf, pos)
         if content_type not in _KNOWN_TYPES:
             http = " (the peer speaks plain HTTP, not TLS)" if \
                 bytes(buf[pos:pos + 8]).startswith(_HTTP_STARTS) else ""
             raise UnexpectedMessage(f"record of unknown content type {content_type}{http}")
-        if buf[pos + 1] != 3:
+        if version >> 8 != 3:
             # Not TLS at all (e.g. plain HTTP or SSLv2 on a TLS port).
-            raise DecodeError(f"record version 0x{buf[pos + 1]:02x}{buf[pos + 2]:02x} is not TLS")
-        protected13 = self._read13 is not None
-        if protected13 or self._read12 is not None:
-            limit = MAX_CIPHERTEXT_13 if protected13 else MAX_CIPHERTEXT_12
+            raise DecodeError(f"record version 0x{version:04x} is not TLS")
+        read13 = self._read13
+        if read13 is not None:
+            limit = MAX_CIPHERTEXT_13
+        elif self._read12 is not None:
+            limit = MAX_CIPHERTEXT_12
         else:
             limit = MAX_PLAINTEXT
         if length > limit:
@@ -182,14 +201,13 @@ class RecordLayer:
             return None
         self._in_pos = end
 
-        if protected13 and content_type == _APPDATA:
-            assert self._read13 is not None
-            # Decrypt straight from the input buffer (bytes: a view of it needs no release).
-            inner = self._read13.open(buf[pos:start], memoryview(buf)[start:end])
-            self._plain_alerts_ok = False
-            return _inner_plaintext(inner)
-        elif protected13:
-            payload = bytes(buf[start:end])
+        # (buf is bytes: its slices are the payloads, and a view of it needs no release.)
+        if read13 is not None:
+            if content_type == _APPDATA:
+                inner = read13.open(buf[pos:start], memoryview(buf)[start:end])
+                self._plain_alerts_ok = False
+                return _inner_plaintext(inner)
+            payload = buf[start:end]
             if content_type == _CCS:
                 # RFC 8446 §5: CCS stays unprotected; the connection decides whether to allow it.
                 return content_type, payload
@@ -197,13 +215,13 @@ class RecordLayer:
                 return content_type, payload
             raise UnexpectedMessage(
                 f"unprotected {ContentType(content_type).name} record after keys changed")
-        elif self._read12 is not None:
+        if self._read12 is not None:
             payload = self._read12.open(content_type, memoryview(buf)[start:end])
             if len(payload) > MAX_PLAINTEXT:
                 raise RecordError(f"decrypted record of {len(payload)} bytes exceeds 2^14",
                                   AlertDescription.record_overflow)
         else:
-            payload = bytes(buf[start:end])
+            payload = buf[start:end]
         if not payload and content_type != _APPDATA:
             # RFC 8446 §5.1: zero-length fragments only for application data.
             raise UnexpectedMessage(f"empty {ContentType(content_type).name} record")
@@ -211,14 +229,14 @@ class RecordLayer:
 
     def read_application_data_13(self, deliver: Callable[[bytes], object]
                                  ) -> tuple[int, bytes] | None:
-        """The established TLS 1.3 stream's fast path: decrypt the complete, unpadded
-        application-data records at the head of the input, passing each payload to *deliver*
-        in order. It stops at the first record it does not cover and leaves it to next_record,
-        which makes every check and raises; a record that holds something else once decrypted
-        is returned as next_record would return it."""
+        """``next_record`` for an established stream, with the TLS 1.3 fast path in front:
+        decrypt the complete, unpadded application-data records at the head of the input,
+        passing each payload to *deliver* in order. The first record it does not cover goes to
+        next_record, which makes every check and raises; a record that holds something else
+        once decrypted is returned as next_record would return it."""
         read13 = self._read13
         if read13 is None:
-            return None
+            return self.next_record()
         open_record = read13.open
         buf, pos = self._in, self._in_pos
         n = len(buf)
@@ -234,28 +252,34 @@ class RecordLayer:
                     self._next = None
                     n, view = len(buf), memoryview(buf)
                     continue
-                if buf[pos] != _APPDATA or buf[pos + 1] != 3:
-                    break
+                type_and_major, length = _TYPE_MAJOR_LENGTH_AT(buf, pos)
                 start = pos + 5
-                end = start + ((buf[pos + 3] << 8) | buf[pos + 4])
-                if end > n or end - start > MAX_CIPHERTEXT_13:
+                end = start + length
+                # Covered: whole application-data records too short to hold padding (their
+                # TLSInnerPlaintext is at most 2^14 + 1 bytes, so the content is within 2^14).
+                if type_and_major != _APPDATA_3 or length > _MAX_UNPADDED or end > n:
                     break
-                header, pos = buf[start - 5:start], end
+                header = buf[pos:start]
+                pos = end
                 inner = open_record(header, view[start:end])
-                i = len(inner) - 1
-                if i < 0 or inner[i] != _APPDATA or i > MAX_PLAINTEXT:
+                if not inner.endswith(_APPDATA_TYPE_BYTE):  # padded, another type, or empty
                     self._plain_alerts_ok = False
                     return _inner_plaintext(inner)
-                deliver(inner[:i])
+                deliver(inner[:-1])
         finally:
             if pos != self._in_pos:
                 self._in_pos = pos
                 self._plain_alerts_ok = False
-        return None
+        if pos == n and self._next is None:
+            self._in, self._in_pos = b"", 0  # all read: let the fed bytes go
+            return None
+        return self.next_record()
 
     # --- outgoing -------------------------------------------------------------------------
     def write(self, content_type: int, data: bytes | bytearray | memoryview) -> None:
         """Fragment and protect *data* as records of *content_type*."""
+        if self.handshake_out:
+            self.flush_handshake()
         size = self.max_fragment
         w13 = self._write13
         if w13 is not None and content_type == _APPDATA and data and not self.pad_to:
@@ -270,7 +294,6 @@ class RecordLayer:
 
     def _write_one(self, content_type: int, fragment: bytes | bytearray | memoryview) -> None:
         w13 = self._write13
-        parts: tuple[bytes, ...]
         if w13 is not None and content_type != _CCS:
             # TLSInnerPlaintext: content || type (|| zeros) (RFC 8446 §5.2)
             inner = b"".join((fragment, _TYPE_BYTE[content_type]))
@@ -278,16 +301,25 @@ class RecordLayer:
                 pad = -len(inner) % self.pad_to
                 if pad and len(inner) + pad <= MAX_PLAINTEXT + 1:
                     inner += bytes(pad)
-            parts = w13.seal_parts(inner)
+            self._out += w13.seal_parts(inner)
         elif self._write12 is not None:
-            parts = (self._write12.seal(content_type, fragment),)
+            self._out.append(self._write12.seal(content_type, fragment))
         else:
-            n = len(fragment)
-            parts = (bytes((content_type, 3, self.plaintext_version & 0xFF, n >> 8, n & 0xFF)),
-                     bytes(fragment))
-        self._out += parts
+            version = 0x0300 | (self.plaintext_version & 0xFF)
+            self._out += (_PACK_HEADER(content_type, version, len(fragment)), bytes(fragment))
+
+    def flush_handshake(self) -> None:
+        """Write the queued handshake messages now (as one record, fragmented at the limit)."""
+        data = bytes(self.handshake_out)
+        self.handshake_out.clear()
+        if len(data) <= self.max_fragment:
+            self._write_one(_HANDSHAKE, data)  # the usual flight: one record
+        else:
+            self.write(_HANDSHAKE, data)
 
     def take_output(self) -> bytes:
+        if self.handshake_out:
+            self.flush_handshake()
         out = b"".join(self._out)
         self._out.clear()
         return out
@@ -324,44 +356,50 @@ class HandshakeReader:
 
     def __init__(self, max_message: int = MAX_HANDSHAKE_MESSAGE) -> None:
         self._buf = bytearray()
-        self._ready: deque[tuple[int, bytes, bytes]] = deque()
+        # Complete messages as (msg_type, body, raw), oldest first; the connection takes them
+        # from here one at a time.
+        self.ready: deque[tuple[int, bytes, bytes]] = deque()
         self.max_message = max_message
 
     def feed(self, fragment: bytes) -> None:
         # Messages are cut straight out of the record's payload; only a message split across
-        # records goes through the buffer. A record holding exactly one message is not copied.
+        # records goes through the buffer. A record holding exactly one message is not copied
+        # (a bytes object sliced whole is itself).
         buf = self._buf
         if buf:
             buf += fragment
             data = bytes(buf)
             buf.clear()
+        elif type(fragment) is bytes:
+            data = fragment
         else:
-            data = fragment if type(fragment) is bytes else bytes(fragment)
-        n, pos, limit = len(data), 0, self.max_message
+            data = bytes(fragment)
+        n, pos, limit, append = len(data), 0, self.max_message, self.ready.append
         while n - pos >= 4:
-            length = (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
+            (header,) = _U32_AT(data, pos)  # msg_type(1) length(3)
+            length = header & 0xFFFFFF
             if length > limit:
                 raise DecodeError(f"handshake message of {length} bytes exceeds the limit {limit}")
             end = pos + 4 + length
             if end > n:
                 break
-            raw = data if (pos == 0 and end == n) else data[pos:end]
-            self._ready.append((raw[0], raw[4:], raw))
+            raw = data[pos:end]
+            append((header >> 24, raw[4:], raw))
             pos = end
         if pos < n:
             buf += memoryview(data)[pos:]
 
     def pop(self) -> tuple[int, bytes, bytes] | None:
         """The next complete ``(msg_type, body, raw)`` or None."""
-        return self._ready.popleft() if self._ready else None
+        return self.ready.popleft() if self.ready else None
 
     def push_front(self, item: tuple[int, bytes, bytes]) -> None:
-        self._ready.appendleft(item)
+        self.ready.appendleft(item)
 
     @property
     def empty(self) -> bool:
         """No partial or complete message is waiting (checked at every key change)."""
-        return not self._buf and not self._ready
+        return not self._buf and not self.ready
 
     @property
     def partial(self) -> bool:

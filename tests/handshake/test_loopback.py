@@ -121,6 +121,19 @@ def test_key_update_both_ways(client_config, server_config):
     assert ce == [ApplicationData(b"server after update")]
 
 
+def test_send_rekeys_at_the_confidentiality_limit(client_config, server_config):
+    # RFC 8446 §5.5: the sender updates its keys before the AEAD's record limit.
+    client, server = handshake(client_config, server_config)
+    client._record._write13.seq = server._record._read13.seq = client._write_limit - 1
+    client.send(b"last under the old key")
+    client.send(b"first under the new key")
+    _, se = pump(client, server)
+    assert se == [ApplicationData(b"last under the old key"),
+                  KeyUpdated("read", requested_by_peer=False),
+                  ApplicationData(b"first under the new key")]
+    assert client._record.write_seq == 1
+
+
 def test_exporter_agrees(client_config, server_config):
     client, server = handshake(client_config, server_config)
     a = client.export_keying_material("EXPERIMENTAL test", b"ctx", 32)

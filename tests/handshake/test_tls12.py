@@ -498,3 +498,13 @@ def test_key_share_only_when_offering_tls13(trust, versions, has_key_share) -> N
     ch = ClientHello.decode(record[5 + 4:])
     assert ch.has_ext(E.key_share) is has_key_share
     assert bool(client._handshake.key_shares) is has_key_share
+
+
+def test_send_never_asks_for_a_key_update_in_tls12(trust, creds):
+    # TLS 1.2 has no KeyUpdate: a sequence number past the TLS 1.3 limit changes nothing.
+    cc, sc = configs(trust, creds, client={"versions": ONLY12})
+    client, server = handshake(cc, sc)
+    client._record._write12.seq = server._record._read12.seq = 1 << 40
+    client.send(b"still TLS 1.2")
+    _, se = pump(client, server)
+    assert se == [ApplicationData(b"still TLS 1.2")]
