@@ -276,8 +276,7 @@ class ClientHandshake:
         self.transcript.add(self._last_server_hello_raw)
         hs = ks.EarlySecret(suite.hash).handshake(shared_secret)
         th = self.transcript.digest()
-        self.client_hs_secret = hs.client_handshake_traffic_secret(th)
-        self.server_hs_secret = hs.server_handshake_traffic_secret(th)
+        self.client_hs_secret, self.server_hs_secret = hs.traffic_secrets(th)
         self.io.install_13("read", suite, self.server_hs_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
         self.io.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self.client_hs_secret)
         if self.io.tracing:
@@ -370,9 +369,7 @@ class ClientHandshake:
         assert suite is not None
         master = hs.master()
         th = self.transcript.digest()  # ClientHello..server Finished
-        client_app = master.client_application_traffic_secret_0(th)
-        server_app = master.server_application_traffic_secret_0(th)
-        exporter = master.exporter_master_secret(th)
+        client_app, server_app, exporter = master.application_secrets(th)
         io.install_13("read", suite, server_app, "SERVER_TRAFFIC_SECRET_0")
 
         if self.config.middlebox_compat and not self.sent_ccs:

@@ -271,8 +271,7 @@ class ServerHandshake:
 
         hs = ks.EarlySecret(suite.hash).handshake(shared_secret)
         th = self.transcript.digest()
-        self.client_hs_secret = hs.client_handshake_traffic_secret(th)
-        self.server_hs_secret = hs.server_handshake_traffic_secret(th)
+        self.client_hs_secret, self.server_hs_secret = hs.traffic_secrets(th)
         io.install_13("write", suite, self.server_hs_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
         io.install_13("read", suite, self.client_hs_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
         return hs
@@ -326,9 +325,7 @@ class ServerHandshake:
         io.trace("finished", sender="server", verify_data=verify_data)
         master = hs.master()
         th = self.transcript.digest()  # ClientHello..server Finished
-        server_app = master.server_application_traffic_secret_0(th)
-        client_app = master.client_application_traffic_secret_0(th)
-        exporter = master.exporter_master_secret(th)
+        client_app, server_app, exporter = master.application_secrets(th)
         io.install_13("write", suite, server_app, "SERVER_TRAFFIC_SECRET_0")
         io.log_secret("EXPORTER_SECRET", exporter)
         self.master = master
