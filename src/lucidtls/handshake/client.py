@@ -6,6 +6,7 @@ message and calls the ``HandshakeIO`` for everything that does not wait (send, i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,6 @@ from lucidtls.crypto.suites import SUITES, Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
-    Expect,
     HandshakeIO,
     HandshakeResult,
     Message,
@@ -27,6 +27,7 @@ from lucidtls.handshake.common import (
     certificate_message,
     check_extensions,
     decode,
+    expect,
     is_ip_address,
     parse_certificates,
     require,
@@ -139,7 +140,7 @@ class ClientHandshake:
         exts: list[tuple[int, bytes]] = []
         if self.server_name and cfg.send_sni and not is_ip_address(self.server_name):
             # RFC 6066 §3: literal IP addresses are not sent in SNI.
-            exts.append((int(E.server_name), X.ServerNameList([self.server_name]).encode()))
+            exts.append((int(E.server_name), _server_name_extension(self.server_name)))
         exts += template.config_extensions
         if offers_tls13:  # (an empty list too: it asks for a HelloRetryRequest)
             exts.append((int(E.key_share), X.KeyShareClientHello(
@@ -159,7 +160,7 @@ class ClientHandshake:
         self.transcript.add(raw)
 
     def read_server_hello(self) -> Step[ServerHello]:
-        msg: Message = yield Expect((HT.SERVER_HELLO,))
+        msg: Message = yield expect(HT.SERVER_HELLO)
         sh: ServerHello = decode(ServerHello, msg.body)
         self._last_server_hello_raw = msg.raw
         return sh
@@ -288,7 +289,7 @@ class ClientHandshake:
 
     # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
     def read_encrypted_extensions(self) -> Step[None]:
-        msg: Message = yield Expect((HT.ENCRYPTED_EXTENSIONS,))
+        msg: Message = yield expect(HT.ENCRYPTED_EXTENSIONS)
         ee: EncryptedExtensions = decode(EncryptedExtensions, msg.body)
         check_extensions(ee.extensions, _ENCRYPTED_EXTS, "EncryptedExtensions",
                          self.offered_exts | {E.supported_groups})
@@ -302,7 +303,7 @@ class ClientHandshake:
 
     # --- Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3) ----------------------
     def read_server_certificate(self) -> Step[None]:
-        msg: Message = yield Expect((HT.CERTIFICATE_REQUEST, HT.CERTIFICATE))
+        msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.CERTIFICATE)
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
             cr: CertificateRequest13 = decode(CertificateRequest13, msg.body)
             check_extensions(cr.extensions, _CERT_REQUEST_EXTS | _unknown(cr.extensions),
@@ -313,7 +314,7 @@ class ClientHandshake:
                     "CertificateRequest has no signature_algorithms")
             self.cert_request = cr
             self.transcript.add(msg.raw)
-            msg = yield Expect((HT.CERTIFICATE,))
+            msg = yield expect(HT.CERTIFICATE)
         cert: Certificate13 = decode(Certificate13, msg.body)
         require(cert.certificate_request_context == b"", A.illegal_parameter,
                 "server Certificate must have an empty certificate_request_context")
@@ -321,7 +322,8 @@ class ClientHandshake:
         require(len(cert.certificate_list) > 0, A.decode_error,
                 "server sent an empty Certificate message")
         self.peer_chain = parse_certificates([e.cert_data for e in cert.certificate_list])
-        self.io.trace("certificate", chain=self.peer_chain)
+        if self.io.tracing:
+            self.io.trace("certificate", chain=self.peer_chain)
         cfg = self.config
         name = self.server_name if cfg.check_hostname else None
 
@@ -334,7 +336,7 @@ class ClientHandshake:
             skip=cfg.dangerously_skip_verification, io=self.io)
         self.transcript.add(msg.raw)
 
-        msg = yield Expect((HT.CERTIFICATE_VERIFY,))
+        msg = yield expect(HT.CERTIFICATE_VERIFY)
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         if cv.algorithm not in cfg.signature_schemes or \
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
@@ -350,7 +352,7 @@ class ClientHandshake:
     # --- Finished (RFC 8446 §4.4.4) -------------------------------------------------------
     def read_server_finished(self, hs: ks.HandshakeSecret) -> Step[None]:
         assert self.suite is not None
-        msg: Message = yield Expect((HT.FINISHED,))
+        msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = ks.finished_verify_data(self.suite.hash, self.server_hs_secret,
                                            self.transcript.digest())
@@ -361,7 +363,8 @@ class ClientHandshake:
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "server Finished does not match the transcript")
         self.transcript.add(msg.raw)
-        self.io.trace("finished", sender="server", verify_data=fin.verify_data)
+        if self.io.tracing:
+            self.io.trace("finished", sender="server", verify_data=fin.verify_data)
         return None
 
     def finish(self, hs: ks.HandshakeSecret) -> HandshakeResult:
@@ -381,7 +384,8 @@ class ClientHandshake:
         verify_data = ks.finished_verify_data(suite.hash, self.client_hs_secret,
                                               self.transcript.digest())
         self.transcript.add(io.send_message(Finished(verify_data)))
-        io.trace("finished", sender="client", verify_data=verify_data)
+        if io.tracing:
+            io.trace("finished", sender="client", verify_data=verify_data)
         io.install_13("write", suite, client_app, "CLIENT_TRAFFIC_SECRET_0")
         io.log_secret("EXPORTER_SECRET", exporter)
         self._resumption = (master, self.transcript.digest())
@@ -494,6 +498,13 @@ def _build_hello_template(cfg: ClientConfig) -> HelloTemplate:
     exts.append((E.supported_versions, X.SupportedVersionsClient(versions).encode()))
     return HelloTemplate(tuple(versions), tuple(suites),
                          tuple((int(t), data) for t, data in exts))
+
+
+@functools.lru_cache(maxsize=64)
+def _server_name_extension(host_name: str) -> bytes:
+    """server_name's extension_data naming *host_name* (RFC 6066 §3): the same on every
+    connection to that host, so encoded once per name."""
+    return X.ServerNameList([host_name]).encode()
 
 
 def choose_client_credential(credentials: tuple[Credential, ...],

@@ -28,6 +28,7 @@ from lucidtls.handshake.common import (
     certificate_message,
     check_extensions,
     decode,
+    expect,
     parse_certificates,
     require,
     verify_peer_chain,
@@ -184,12 +185,13 @@ class Client12:
     # --- server Certificate (RFC 5246 §7.4.2) ---------------------------------------------
     def read_server_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield Expect((HT.CERTIFICATE,))
+        msg: Message = yield expect(HT.CERTIFICATE)
         cert: Certificate12 = decode(Certificate12, msg.body)
         require(len(cert.certificate_list) > 0, A.decode_error,
                 "server sent an empty Certificate message")
         hs.peer_chain = parse_certificates(cert.certificate_list)
-        self.io.trace("certificate", chain=hs.peer_chain)
+        if self.io.tracing:
+            self.io.trace("certificate", chain=hs.peer_chain)
         # RFC 5246 §7.4.2: the key must suit the suite's key exchange / authentication.
         leaf_auth = _key_auth(public_key(hs.peer_chain[0]))
         require(leaf_auth == self.suite_.auth, A.unsupported_certificate,
@@ -212,7 +214,7 @@ class Client12:
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
     def read_server_key_exchange(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield Expect((HT.SERVER_KEY_EXCHANGE,))
+        msg: Message = yield expect(HT.SERVER_KEY_EXCHANGE)
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
         if not (ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups):
             raise alert_error(A.illegal_parameter,
@@ -232,11 +234,11 @@ class Client12:
 
     # --- CertificateRequest, ServerHelloDone (RFC 5246 §7.4.4, §7.4.5) -------------------
     def read_certificate_request_and_done(self) -> Step:
-        msg: Message = yield Expect((HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE))
+        msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE)
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
             self.cert_request = decode(CertificateRequest12, msg.body)
             self.hs.transcript.add(msg.raw)
-            msg = yield Expect((HT.SERVER_HELLO_DONE,))
+            msg = yield expect(HT.SERVER_HELLO_DONE)
         decode(ServerHelloDone, msg.body)
         self.hs.transcript.add(msg.raw)
         return None
@@ -300,13 +302,14 @@ class Client12:
         io.install_12("write", suite, client_key, client_iv)
         verify_data = prf.finished(b"client finished", hs.transcript.digest())
         hs.transcript.add(io.send_message(Finished(verify_data)))
-        io.trace("finished", sender="client", verify_data=verify_data)
+        if io.tracing:
+            io.trace("finished", sender="client", verify_data=verify_data)
 
     def read_server_finished(self, prf: ks.Prf12) -> Step:
         hs, io, suite = self.hs, self.io, self.suite_
-        yield Expect((CHANGE_CIPHER_SPEC,))
+        yield expect(CHANGE_CIPHER_SPEC)
         io.install_12("read", suite, self.server_key, self.server_iv)
-        msg: Message = yield Expect((HT.FINISHED,))
+        msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = prf.finished(b"server finished", hs.transcript.digest())
         require(len(fin.verify_data) == len(expected), A.decode_error,
@@ -314,7 +317,8 @@ class Client12:
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "server Finished does not match the transcript")
         hs.transcript.add(msg.raw)
-        io.trace("finished", sender="server", verify_data=fin.verify_data)
+        if io.tracing:
+            io.trace("finished", sender="server", verify_data=fin.verify_data)
         return None
 
     def result(self, master: bytes) -> HandshakeResult:

@@ -3,8 +3,9 @@ and the checks that both roles and both versions make the same way."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
@@ -47,6 +48,13 @@ class Expect:
     def describe(self) -> str:
         return " or ".join("ChangeCipherSpec" if t == CHANGE_CIPHER_SPEC else
                            describe(HandshakeType, t) for t in self.types)
+
+
+@functools.cache
+def expect(*types: int) -> Expect:
+    """``Expect(types)``: one shared object per set of types (an Expect is immutable, and a
+    handshake yields about six), built the first time it is asked for."""
+    return Expect(types)
 
 
 T = TypeVar("T")
@@ -106,10 +114,26 @@ def certificate_message(io: HandshakeIO, cred: Credential, tls13: bool,
     if io.reshaping or context:
         return build()
     key = "certificate13" if tls13 else "certificate12"
-    raw = cred.encoded.get(key)
-    if raw is None:
-        raw = cred.encoded[key] = build().to_bytes()
-    return Encoded(raw)
+    encoded = cred.encoded.get(key)
+    if encoded is None:
+        encoded = cred.encoded[key] = Encoded(build().to_bytes())
+    return encoded
+
+
+def preencoded(io: HandshakeIO, config: object, key: Hashable, build: Callable[[], Any]) -> Any:
+    """The message *build* makes, for a message that depends only on the (frozen) *config* and
+    on *key*: encoded the first time, kept on the configuration, then sent pre-framed. A hook
+    that may reshape messages gets a freshly built message object instead."""
+    if io.reshaping:
+        return build()
+    cache: dict[Hashable, Encoded] | None = config.__dict__.get("_preencoded")
+    if cache is None:
+        cache = {}
+        object.__setattr__(config, "_preencoded", cache)
+    encoded = cache.get(key)
+    if encoded is None:
+        encoded = cache[key] = Encoded(build().to_bytes())
+    return encoded
 
 
 def decode(cls: Any, body: bytes) -> Any:

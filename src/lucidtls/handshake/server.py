@@ -14,7 +14,6 @@ from lucidtls.crypto.suites import Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
-    Expect,
     HandshakeIO,
     HandshakeResult,
     Message,
@@ -22,7 +21,9 @@ from lucidtls.handshake.common import (
     Step,
     certificate_message,
     decode,
+    expect,
     parse_certificates,
+    preencoded,
     require,
     verify_peer_chain,
 )
@@ -60,6 +61,7 @@ E = ExtensionType
 HT = HandshakeType
 TLS13 = int(ProtocolVersion.TLS1_3)
 TLS12 = int(ProtocolVersion.TLS1_2)
+_SELECTED_TLS13 = X.SupportedVersionsServer(TLS13).encode()  # RFC 8446 §4.2.1
 
 
 class ServerHandshake:
@@ -118,7 +120,7 @@ class ServerHandshake:
 
     # --- ClientHello (RFC 8446 §4.1.2) ----------------------------------------------------
     def read_client_hello(self) -> Step[tuple[ClientHello, bytes]]:
-        msg: Message = yield Expect((HT.CLIENT_HELLO,))
+        msg: Message = yield expect(HT.CLIENT_HELLO)
         ch: ClientHello = decode(ClientHello, msg.body)
         self.client_hello = ch
         self.client_random = ch.random
@@ -142,7 +144,8 @@ class ServerHandshake:
             raise alert_error(A.protocol_version,
                               f"client offers {names}; we support "
                               f"{', '.join(version_label(v) for v in enabled)}")
-        self.io.trace("version", offered=offered, chosen=version)
+        if self.io.tracing:
+            self.io.trace("version", offered=offered, chosen=version)
         return version
 
     def choose_parameters(self, ch: ClientHello) -> None:
@@ -216,7 +219,7 @@ class ServerHandshake:
         assert group is not None
         hrr = ServerHello(random=HRR_RANDOM, legacy_session_id_echo=ch1.legacy_session_id,
                           cipher_suite=int(suite.id), extensions=[
-                              (E.supported_versions, X.SupportedVersionsServer(TLS13).encode()),
+                              (E.supported_versions, _SELECTED_TLS13),
                               (E.key_share, X.KeyShareHelloRetryRequest(group).encode())])
         self.transcript.start(suite.hash)
         self.transcript.replace_with_message_hash()
@@ -227,7 +230,7 @@ class ServerHandshake:
             self.sent_ccs = True
         self.io.trace("hello_retry", group=group)
 
-        msg: Message = yield Expect((HT.CLIENT_HELLO,))
+        msg: Message = yield expect(HT.CLIENT_HELLO)
         ch2: ClientHello = decode(ClientHello, msg.body)
         # RFC 8446 §4.1.2: the second hello repeats the first, with the new key share.
         require(ch2.random == ch1.random and ch2.legacy_session_id == ch1.legacy_session_id
@@ -259,15 +262,16 @@ class ServerHandshake:
                          cipher_suite=int(suite.id), extensions=[
                              (E.key_share, X.KeyShareServerHello(
                                  X.KeyShareEntry(group, server_share)).encode()),
-                             (E.supported_versions, X.SupportedVersionsServer(TLS13).encode())])
+                             (E.supported_versions, _SELECTED_TLS13)])
         if not self.hello_retry:
             self.transcript.start(suite.hash)
         self.transcript.add(io.send_message(sh))
         io.set_version(TLS13)
         if ch.legacy_session_id and not self.hello_retry:
             io.send_ccs()  # RFC 8446 Appendix D.4
-        io.trace("key_share", group=group, client_share_len=len(client_share),
-                 server_share_len=len(server_share), shared_secret_len=len(shared_secret))
+        if io.tracing:
+            io.trace("key_share", group=group, client_share_len=len(client_share),
+                     server_share_len=len(server_share), shared_secret_len=len(shared_secret))
 
         hs = ks.EarlySecret(suite.hash).handshake(shared_secret)
         th = self.transcript.digest()
@@ -278,13 +282,21 @@ class ServerHandshake:
 
     # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
     def send_encrypted_extensions(self, ch: ClientHello) -> None:
-        exts: list[tuple[int, bytes]] = []
-        if self.server_name is not None:
-            exts.append((E.server_name, b""))  # RFC 6066 §3: an empty acknowledgement
-        if self.alpn is not None:
-            exts.append((E.application_layer_protocol_negotiation,
-                         X.ALPN([self.alpn.encode()]).encode()))
-        self.transcript.add(self.io.send_message(EncryptedExtensions(exts)))
+        # It depends on whether the client sent SNI and on the protocol chosen among our own:
+        # a handful of messages per configuration, each encoded once.
+        acknowledge_sni, alpn = self.server_name is not None, self.alpn
+
+        def build() -> EncryptedExtensions:
+            exts: list[tuple[int, bytes]] = []
+            if acknowledge_sni:
+                exts.append((E.server_name, b""))  # RFC 6066 §3: an empty acknowledgement
+            if alpn is not None:
+                exts.append((E.application_layer_protocol_negotiation,
+                             X.ALPN([alpn.encode()]).encode()))
+            return EncryptedExtensions(exts)
+
+        self.transcript.add(self.io.send_message(preencoded(
+            self.io, self.config, ("encrypted_extensions", acknowledge_sni, alpn), build)))
 
     def certificate_request_extensions(self) -> list[tuple[int, bytes]]:
         """RFC 8446 §4.3.2: the schemes we verify, and the CAs we trust for clients. They
@@ -306,8 +318,9 @@ class ServerHandshake:
         return exts
 
     def send_certificate_request(self) -> None:
-        self.transcript.add(self.io.send_message(
-            CertificateRequest13(b"", self.certificate_request_extensions())))
+        self.transcript.add(self.io.send_message(preencoded(
+            self.io, self.config, "certificate_request",
+            lambda: CertificateRequest13(b"", self.certificate_request_extensions()))))
 
     def send_certificate_and_verify(self) -> None:
         cred, scheme = self.credential, self.signature_scheme
@@ -322,7 +335,8 @@ class ServerHandshake:
         verify_data = ks.finished_verify_data(suite.hash, self.server_hs_secret,
                                               self.transcript.digest())
         self.transcript.add(io.send_message(Finished(verify_data)))
-        io.trace("finished", sender="server", verify_data=verify_data)
+        if io.tracing:
+            io.trace("finished", sender="server", verify_data=verify_data)
         master = hs.master()
         th = self.transcript.digest()  # ClientHello..server Finished
         client_app, server_app, exporter = master.application_secrets(th)
@@ -334,7 +348,7 @@ class ServerHandshake:
     # --- client authentication (RFC 8446 §4.4.2) ------------------------------------------
     def read_client_certificate(self, context: bytes = b"", required: bool | None = None
                                 ) -> Step[None]:
-        msg: Message = yield Expect((HT.CERTIFICATE,))
+        msg: Message = yield expect(HT.CERTIFICATE)
         cert: Certificate13 = decode(Certificate13, msg.body)
         require(cert.certificate_request_context == context, A.illegal_parameter,
                 "client Certificate does not echo our certificate_request_context")
@@ -347,7 +361,8 @@ class ServerHandshake:
             self.io.trace("client_auth", outcome="no certificate")
             return None
         self.peer_chain = parse_certificates([e.cert_data for e in cert.certificate_list])
-        self.io.trace("certificate", chain=self.peer_chain)
+        if self.io.tracing:
+            self.io.trace("certificate", chain=self.peer_chain)
         yield from self.verify_client_chain_and_signature()
         return None
 
@@ -362,7 +377,7 @@ class ServerHandshake:
         self.verified, self.verification = verify_peer_chain(
             self.peer_chain, verify=builtin, callback=cfg.verify_callback, skip=False,
             io=self.io)
-        msg: Message = yield Expect((HT.CERTIFICATE_VERIFY,))
+        msg: Message = yield expect(HT.CERTIFICATE_VERIFY)
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         if cv.algorithm not in cfg.signature_schemes or \
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
@@ -391,7 +406,7 @@ class ServerHandshake:
                 CertificateRequest13(context, self.certificate_request_extensions())))
             self.client_auth = False
             yield from self.read_client_certificate(context, required)
-            msg: Message = yield Expect((HT.FINISHED,))
+            msg: Message = yield expect(HT.FINISHED)
             fin: Finished = decode(Finished, msg.body)
             expected = ks.finished_verify_data(self.suite_.hash, client_app_secret(),
                                                self.transcript.digest())
@@ -406,7 +421,7 @@ class ServerHandshake:
                                        "client_auth": self.client_auth})
 
     def read_client_finished(self) -> Step[None]:
-        msg: Message = yield Expect((HT.FINISHED,))
+        msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = ks.finished_verify_data(self.suite_.hash, self.client_hs_secret,
                                            self.transcript.digest())
@@ -417,7 +432,8 @@ class ServerHandshake:
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "client Finished does not match the transcript")
         self.transcript.add(msg.raw)
-        self.io.trace("finished", sender="client", verify_data=fin.verify_data)
+        if self.io.tracing:
+            self.io.trace("finished", sender="client", verify_data=fin.verify_data)
         self._resumption = (self.master, self.transcript.digest())
         return None
 

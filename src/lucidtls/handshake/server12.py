@@ -27,6 +27,7 @@ from lucidtls.handshake.common import (
     Procedure,
     certificate_message,
     decode,
+    expect,
     parse_certificates,
     require,
     verify_peer_chain,
@@ -306,7 +307,7 @@ class Server12:
     # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
     def read_client_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield Expect((HT.CERTIFICATE,))
+        msg: Message = yield expect(HT.CERTIFICATE)
         cert: Certificate12 = decode(Certificate12, msg.body)
         hs.transcript.add(msg.raw)
         if not cert.certificate_list:
@@ -316,7 +317,8 @@ class Server12:
             self.io.trace("client_auth", outcome="no certificate")
             return None
         hs.peer_chain = parse_certificates(cert.certificate_list)
-        self.io.trace("certificate", chain=hs.peer_chain)
+        if self.io.tracing:
+            self.io.trace("certificate", chain=hs.peer_chain)
 
         def builtin() -> VerifiedChain:
             from lucidtls.pki.trust import verify_client_chain
@@ -334,7 +336,7 @@ class Server12:
             # RFC 5246 §7.4.7.1: the fallback premaster exists before we look at the
             # ciphertext, and every failure continues with it (no padding oracle).
             fallback = io.random(PREMASTER_LEN)
-        msg: Message = yield Expect((HT.CLIENT_KEY_EXCHANGE,))
+        msg: Message = yield expect(HT.CLIENT_KEY_EXCHANGE)
         if suite.kx == "ECDHE":
             cke: ClientKeyExchangeECDHE = decode(ClientKeyExchangeECDHE, msg.body)
             assert self.key_share is not None
@@ -358,7 +360,7 @@ class Server12:
     # --- client CertificateVerify (RFC 5246 §7.4.8) ---------------------------------------
     def read_certificate_verify(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield Expect((HT.CERTIFICATE_VERIFY,))
+        msg: Message = yield expect(HT.CERTIFICATE_VERIFY)
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         # RFC 5246 §7.4.8: the scheme must be one of our CertificateRequest's.
         require(cv.algorithm in cfg.signature_schemes, A.illegal_parameter,
@@ -377,9 +379,9 @@ class Server12:
         hs, io, suite = self.hs, self.io, self.suite_
         client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
             suite, hs.client_random, hs.server_random)
-        yield Expect((CHANGE_CIPHER_SPEC,))
+        yield expect(CHANGE_CIPHER_SPEC)
         io.install_12("read", suite, client_key, client_iv)
-        msg: Message = yield Expect((HT.FINISHED,))
+        msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = prf.finished(b"client finished", hs.transcript.digest())
         require(len(fin.verify_data) == len(expected), A.decode_error,
@@ -387,7 +389,8 @@ class Server12:
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "client Finished does not match the transcript")
         hs.transcript.add(msg.raw)
-        io.trace("finished", sender="client", verify_data=fin.verify_data)
+        if io.tracing:
+            io.trace("finished", sender="client", verify_data=fin.verify_data)
         return None
 
     def send_finished(self, prf: ks.Prf12) -> None:
@@ -396,7 +399,8 @@ class Server12:
         io.install_12("write", suite, self.server_key, self.server_iv)
         verify_data = prf.finished(b"server finished", hs.transcript.digest())
         hs.transcript.add(io.send_message(Finished(verify_data)))
-        io.trace("finished", sender="server", verify_data=verify_data)
+        if io.tracing:
+            io.trace("finished", sender="server", verify_data=verify_data)
 
     def result(self, master: bytes) -> HandshakeResult:
         hs, suite = self.hs, self.suite_
