@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from lucidtls.config import ClientHelloInfo, ServerConfig
     from lucidtls.pki.credentials import Credential
     from lucidtls.pki.trust import VerifiedChain
+    from lucidtls.wire.extensions import V
 
 A = AlertDescription
 E = ExtensionType
@@ -87,6 +88,7 @@ class ServerHandshake:
         self.client_auth = False
         self.client_random = b""
         self.server_random = b""
+        self.client_exts: dict[int, bytes] = {}  # the ClientHello's, by type
         self.needs_retry = False
         self.sent_ccs = False
 
@@ -123,14 +125,21 @@ class ServerHandshake:
         msg: Message = yield expect(HT.CLIENT_HELLO)
         ch: ClientHello = decode(ClientHello, msg.body)
         self.client_hello = ch
+        self.client_exts = dict(ch.extensions)  # decode refused duplicates
         self.client_random = ch.random
-        sni = ch.view(X.ServerNameList)
+        sni = self.view(X.ServerNameList)
         self.server_name = sni.host_names[0] if sni is not None and sni.host_names else None
         return ch, msg.raw
 
+    def view(self, view_cls: type[V]) -> V | None:
+        """The ClientHello's extension parsed with *view_cls* (strict), or ``None`` when absent:
+        ``ch.view``, but looked up in a dict, as half a dozen of a dozen are read."""
+        data = self.client_exts.get(view_cls.ext_type)
+        return None if data is None else view_cls.decode(data)
+
     def choose_version(self, ch: ClientHello) -> int:
         enabled = [int(v) for v in self.config.versions]
-        sv = ch.view(X.SupportedVersionsClient)
+        sv = self.view(X.SupportedVersionsClient)
         if sv is not None:
             offered = [v for v in sv.versions]
         else:
@@ -161,8 +170,8 @@ class ServerHandshake:
                               f"offers {describe_list(CipherSuite, ch.cipher_suites)})")
         self.suite = suite
 
-        groups = ch.view(X.SupportedGroups)
-        shares = ch.view(X.KeyShareClientHello)
+        groups = self.view(X.SupportedGroups)
+        shares = self.view(X.KeyShareClientHello)
         require(groups is not None, A.missing_extension, "ClientHello has no supported_groups")
         require(shares is not None, A.missing_extension, "ClientHello has no key_share")
         assert groups is not None and shares is not None
@@ -179,12 +188,12 @@ class ServerHandshake:
         assert group is not None
         self.group, self.needs_retry = group, retry
 
-        sigalgs = ch.view(X.SignatureAlgorithms)
+        sigalgs = self.view(X.SignatureAlgorithms)
         require(sigalgs is not None, A.missing_extension,
                 "ClientHello has no signature_algorithms (RFC 8446 §4.2.3)")
         assert sigalgs is not None
         self.credential, self.signature_scheme = self.select_credential(ch, sigalgs.schemes)
-        alpn = ch.view(X.ALPN)
+        alpn = self.view(X.ALPN)
         self.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
 
     def select_credential(self, ch: ClientHello, schemes: list[int]) -> tuple[Credential, int]:
@@ -202,10 +211,10 @@ class ServerHandshake:
 
     def hello_info(self, ch: ClientHello) -> ClientHelloInfo:
         from lucidtls.config import ClientHelloInfo
-        groups = ch.view(X.SupportedGroups)
-        sig = ch.view(X.SignatureAlgorithms)
-        alpn = ch.view(X.ALPN)
-        sv = ch.view(X.SupportedVersionsClient)
+        groups = self.view(X.SupportedGroups)
+        sig = self.view(X.SignatureAlgorithms)
+        alpn = self.view(X.ALPN)
+        sv = self.view(X.SupportedVersionsClient)
         return ClientHelloInfo(
             server_name=self.server_name, cipher_suites=tuple(ch.cipher_suites),
             groups=tuple(groups.groups) if groups else (),
@@ -245,6 +254,7 @@ class ServerHandshake:
                 "second ClientHello must carry exactly one key share, for the requested group")
         self.client_shares = shares
         self.client_hello = ch2
+        self.client_exts = dict(ch2.extensions)
         self.transcript.add(msg.raw)
         return ch2
 

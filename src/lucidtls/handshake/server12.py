@@ -148,7 +148,7 @@ class Server12:
         ch, cfg = self.ch, self.config
         # RFC 7507 §3: a fallback retry while we support something higher is an attack.
         if _SCSV_FALLBACK in ch.cipher_suites:
-            sv = ch.view(X.SupportedVersionsClient)
+            sv = self.hs.view(X.SupportedVersionsClient)
             client_max = max((v for v in sv.versions if v <= TLS13), default=0) if sv \
                 else ch.legacy_version
             ours = max(int(v) for v in cfg.versions)
@@ -161,34 +161,34 @@ class Server12:
         require(0 in ch.legacy_compression_methods, A.illegal_parameter,
                 "ClientHello compression methods do not include null (0)")
         # RFC 5746 §3.6: the signal is the SCSV or an empty renegotiation_info.
-        ri = ch.view(X.RenegotiationInfo)
+        ri = self.hs.view(X.RenegotiationInfo)
         if ri is not None:
             require(ri.renegotiated_connection == b"", A.handshake_failure,
                     "initial ClientHello carries a non-empty renegotiation_info (RFC 5746 §3.6)")
         self.secure_renegotiation = ri is not None or _SCSV_RENEGOTIATION in ch.cipher_suites
         # RFC 7627 §5.3: without extended_master_secret the handshake is not bound to the
         # session (triple handshake); refused unless configured otherwise.
-        self.ems = ch.has_ext(E.extended_master_secret)
+        self.ems = E.extended_master_secret in self.hs.client_exts
         if self.ems:
-            ch.view(X.ExtendedMasterSecret)
+            self.hs.view(X.ExtendedMasterSecret)
         require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
                 "client does not support the extended master secret (RFC 7627), "
                 "which this server requires")
         # RFC 8422 §5.1.2: the uncompressed point format is mandatory when the list is sent.
-        pf = ch.view(X.ECPointFormats)
+        pf = self.hs.view(X.ECPointFormats)
         require(pf is None or 0 in pf.formats, A.illegal_parameter,
                 "ec_point_formats does not include uncompressed (0)")
 
     # --- suite, group, credential, ALPN ---------------------------------------------------
     def choose_parameters(self) -> None:
         ch, cfg, hs = self.ch, self.config, self.hs
-        groups_ext = ch.view(X.SupportedGroups)
+        groups_ext = hs.view(X.SupportedGroups)
         # RFC 8422 §4: without supported_groups any curve may be used; we pick P-256.
         client_groups = groups_ext.groups if groups_ext is not None \
             else [int(NamedGroup.secp256r1)]
         self.group = next((int(g) for g in cfg.groups
                            if g in TLS12_GROUPS and g in client_groups), None)
-        sigalgs = ch.view(X.SignatureAlgorithms)
+        sigalgs = hs.view(X.SignatureAlgorithms)
         # RFC 5246 §7.4.1.4.1: without the extension the client accepts only SHA-1
         # signatures, which we do not make.
         self.client_schemes = sigalgs.schemes if sigalgs is not None else []
@@ -210,7 +210,7 @@ class Server12:
         self.credential, self.signature_scheme = pick
         if suite.kx != "ECDHE":
             self.group = None
-        alpn = ch.view(X.ALPN)
+        alpn = hs.view(X.ALPN)
         hs.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
 
     def suite_fits(self, suite: Suite) -> bool:
@@ -251,7 +251,7 @@ class Server12:
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
     def send_server_hello(self) -> None:
-        ch, hs, io, suite, cfg = self.ch, self.hs, self.io, self.suite_, self.config
+        hs, io, suite, cfg = self.hs, self.io, self.suite_, self.config
         server_random = io.random(32)
         if TLS13 in cfg.versions:
             # RFC 8446 §4.1.3: a TLS 1.3 server negotiating 1.2 says so in the last 8 bytes.
@@ -264,7 +264,7 @@ class Server12:
             exts.append((E.extended_master_secret, b""))
         if hs.server_name is not None:
             exts.append((E.server_name, b""))  # RFC 6066 §3
-        if suite.kx == "ECDHE" and ch.has_ext(E.ec_point_formats):
+        if suite.kx == "ECDHE" and E.ec_point_formats in hs.client_exts:
             exts.append((E.ec_point_formats, _UNCOMPRESSED_ONLY))  # RFC 8422 §5.2
         if hs.alpn is not None:
             exts.append((E.application_layer_protocol_negotiation,
