@@ -210,11 +210,13 @@ class ClientHandshake:
         new_shares = self.key_shares
         if ks_hrr is not None:
             group = ks_hrr.selected_group
-            require(group in [int(g) for g in self.config.groups], A.illegal_parameter,
-                    f"HelloRetryRequest selected group {describe(NamedGroup, group)}, not offered")
-            require(group not in self.key_shares, A.illegal_parameter,
-                    f"HelloRetryRequest asked for {describe(NamedGroup, group)}, "
-                    "for which a key share was already sent")
+            if group not in [int(g) for g in self.config.groups]:
+                raise alert_error(A.illegal_parameter, f"HelloRetryRequest selected group "
+                                  f"{describe(NamedGroup, group)}, not offered")
+            if group in self.key_shares:
+                raise alert_error(A.illegal_parameter, f"HelloRetryRequest asked for "
+                                  f"{describe(NamedGroup, group)}, for which a key share was "
+                                  "already sent")
             share = KeyShare.generate(group, private_bytes=self.io.key_share_private(group))
             new_shares = {group: share}
         self.key_shares = new_shares

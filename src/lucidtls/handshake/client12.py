@@ -147,10 +147,10 @@ class Client12:
                     "TLS 1.2 ServerHello carries the TLS 1.3 downgrade sentinel "
                     "(RFC 8446 §4.1.3): an attacker may have removed TLS 1.3 from our hello")
         suite = SUITES.get(sh.cipher_suite)
-        require(suite is not None and sh.cipher_suite in hs.client_hello.cipher_suites
-                and suite.version == ProtocolVersion.TLS1_2, A.illegal_parameter,
-                f"server selected cipher suite 0x{sh.cipher_suite:04x}, which we did not "
-                "offer for TLS 1.2")
+        if not (suite is not None and sh.cipher_suite in hs.client_hello.cipher_suites
+                and suite.version == ProtocolVersion.TLS1_2):
+            raise alert_error(A.illegal_parameter, f"server selected cipher suite "
+                              f"0x{sh.cipher_suite:04x}, which we did not offer for TLS 1.2")
         assert suite is not None
         require(sh.legacy_compression_method == 0, A.illegal_parameter,
                 "ServerHello selected a compression method")
@@ -194,9 +194,9 @@ class Client12:
             self.io.trace("certificate", chain=hs.peer_chain)
         # RFC 5246 §7.4.2: the key must suit the suite's key exchange / authentication.
         leaf_auth = _key_auth(public_key(hs.peer_chain[0]))
-        require(leaf_auth == self.suite_.auth, A.unsupported_certificate,
-                f"server certificate has a {leaf_auth} key, but {self.suite_.name} needs "
-                f"{self.suite_.auth}")
+        if leaf_auth != self.suite_.auth:
+            raise alert_error(A.unsupported_certificate, f"server certificate has a {leaf_auth} "
+                              f"key, but {self.suite_.name} needs {self.suite_.auth}")
         name = hs.server_name if cfg.check_hostname else None
 
         def builtin() -> VerifiedChain:
@@ -312,8 +312,9 @@ class Client12:
         msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = prf.finished(b"server finished", hs.transcript.digest())
-        require(len(fin.verify_data) == len(expected), A.decode_error,
-                f"server Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
+        if len(fin.verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"server Finished is {len(fin.verify_data)} "
+                              f"bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "server Finished does not match the transcript")
         hs.transcript.add(msg.raw)

@@ -102,8 +102,8 @@ class Server12:
     def __init__(self, hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> None:
         self.hs, self.ch, self.raw = hs, ch, raw
         self.io, self.config = hs.io, hs.config
-        require(version == TLS12, A.protocol_version,
-                f"version 0x{version:04x} is not implemented")
+        if version != TLS12:
+            raise alert_error(A.protocol_version, f"version 0x{version:04x} is not implemented")
         self.suite: Suite | None = None
         self.group: int | None = None
         self.credential: Credential | None = None
@@ -363,8 +363,9 @@ class Server12:
         msg: Message = yield expect(HT.CERTIFICATE_VERIFY)
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         # RFC 5246 §7.4.8: the scheme must be one of our CertificateRequest's.
-        require(cv.algorithm in cfg.signature_schemes, A.illegal_parameter,
-                f"client signed with {describe_scheme(cv.algorithm)}, which we did not offer")
+        if cv.algorithm not in cfg.signature_schemes:
+            raise alert_error(A.illegal_parameter, f"client signed with "
+                              f"{describe_scheme(cv.algorithm)}, which we did not offer")
         # The signature covers handshake_messages so far, not a hash of them.
         signatures.verify(cv.algorithm, public_key(hs.peer_chain[0]),
                           hs.transcript.all_bytes(), cv.signature, version=TLS12)
@@ -384,8 +385,9 @@ class Server12:
         msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = prf.finished(b"client finished", hs.transcript.digest())
-        require(len(fin.verify_data) == len(expected), A.decode_error,
-                f"client Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
+        if len(fin.verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"client Finished is {len(fin.verify_data)} "
+                              f"bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "client Finished does not match the transcript")
         hs.transcript.add(msg.raw)
