@@ -7,6 +7,7 @@ message and calls the ``HandshakeIO`` for everything that does not wait (send, i
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,11 +28,13 @@ from lucidtls.handshake.common import (
     certificate_message,
     check_extensions,
     decode,
+    decode_repeated,
     expect,
     is_ip_address,
     parse_certificates,
     require,
     verify_peer_chain,
+    view_repeated,
 )
 from lucidtls.handshake.transcript import Transcript
 from lucidtls.info import ConnectionInfo
@@ -170,12 +173,13 @@ class ClientHandshake:
         # What we really offered (a version without a usable suite is left out of the hello)
         # and our configuration allows (a hook may have reshaped the hello).
         assert self.client_hello is not None
+        offered: Sequence[int]
         if self.io.reshaping:
             ours = self.client_hello.view(X.SupportedVersionsClient)
             sent = ours.versions if ours is not None else [self.client_hello.legacy_version]
-        else:  # the hello went out as built from the template
-            sent = list(hello_template(self.config).versions)
-        offered = [v for v in sent if v in self.config.versions]
+            offered = [v for v in sent if v in self.config.versions]
+        else:  # the hello went out as built from the template, from configured versions
+            offered = hello_template(self.config).versions
         sv = sh.view(X.SupportedVersionsServer)
         if sv is not None:
             if not (sv.version in offered and sv.version == TLS13):
@@ -292,7 +296,7 @@ class ClientHandshake:
     # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
     def read_encrypted_extensions(self) -> Step[None]:
         msg: Message = yield expect(HT.ENCRYPTED_EXTENSIONS)
-        ee: EncryptedExtensions = decode(EncryptedExtensions, msg.body)
+        ee: EncryptedExtensions = decode_repeated(EncryptedExtensions, msg.body)
         check_extensions(ee.extensions, _ENCRYPTED_EXTS, "EncryptedExtensions",
                          self.offered_exts | {E.supported_groups})
         if ee.has_ext(E.server_name):
@@ -307,7 +311,7 @@ class ClientHandshake:
     def read_server_certificate(self) -> Step[None]:
         msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.CERTIFICATE)
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
-            cr: CertificateRequest13 = decode(CertificateRequest13, msg.body)
+            cr: CertificateRequest13 = decode_repeated(CertificateRequest13, msg.body)
             check_extensions(cr.extensions, _CERT_REQUEST_EXTS | _unknown(cr.extensions),
                              "CertificateRequest")
             require(cr.certificate_request_context == b"", A.illegal_parameter,
@@ -317,7 +321,7 @@ class ClientHandshake:
             self.cert_request = cr
             self.transcript.add(msg.raw)
             msg = yield expect(HT.CERTIFICATE)
-        cert: Certificate13 = decode(Certificate13, msg.body)
+        cert: Certificate13 = decode_repeated(Certificate13, msg.body)
         require(cert.certificate_request_context == b"", A.illegal_parameter,
                 "server Certificate must have an empty certificate_request_context")
         # RFC 8446 §4.4.2.4: an empty server Certificate is a decode_error.
@@ -514,9 +518,9 @@ def choose_client_credential(credentials: tuple[Credential, ...],
     """A credential whose key can sign with a scheme the server accepts, preferring one issued
     under an authority the server named (RFC 8446 §4.2.4)."""
     from lucidtls.handshake.negotiate import choose_signature_scheme
-    sa = cr.view(X.SignatureAlgorithms)
+    sa = view_repeated(cr, X.SignatureAlgorithms)
     schemes = sa.schemes if sa is not None else []
-    cas = cr.view(X.CertificateAuthorities)
+    cas = view_repeated(cr, X.CertificateAuthorities)
     names = set(cas.authorities) if cas is not None else set()
     ordered = list(credentials)
     if names:

@@ -28,6 +28,7 @@ from lucidtls.handshake.common import (
     certificate_message,
     check_extensions,
     decode,
+    decode_repeated,
     expect,
     parse_certificates,
     require,
@@ -186,7 +187,7 @@ class Client12:
     def read_server_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
         msg: Message = yield expect(HT.CERTIFICATE)
-        cert: Certificate12 = decode(Certificate12, msg.body)
+        cert: Certificate12 = decode_repeated(Certificate12, msg.body)
         require(len(cert.certificate_list) > 0, A.decode_error,
                 "server sent an empty Certificate message")
         hs.peer_chain = parse_certificates(cert.certificate_list)
@@ -236,7 +237,7 @@ class Client12:
     def read_certificate_request_and_done(self) -> Step:
         msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE)
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
-            self.cert_request = decode(CertificateRequest12, msg.body)
+            self.cert_request = decode_repeated(CertificateRequest12, msg.body)
             self.hs.transcript.add(msg.raw)
             msg = yield expect(HT.SERVER_HELLO_DONE)
         decode(ServerHelloDone, msg.body)

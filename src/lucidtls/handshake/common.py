@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from lucidtls.info import ConnectionInfo
     from lucidtls.pki.credentials import Credential
     from lucidtls.pki.trust import TrustStore, VerifiedChain
+    from lucidtls.wire.extensions import V
 
 
 # Pseudo message type a TLS 1.2 procedure expects for the peer's ChangeCipherSpec record
@@ -144,6 +145,29 @@ def decode(cls: Any, body: bytes) -> Any:
         raise
     except (ValueError, IndexError, UnicodeDecodeError) as exc:
         raise DecodeError(f"malformed {cls.__name__}: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=64)
+def decode_repeated(cls: Any, body: bytes) -> Any:
+    """``decode(cls, body)`` for a message a peer sends byte for byte the same on every
+    handshake (its Certificate, a server's EncryptedExtensions and CertificateRequest): a
+    returning peer's message is decoded once, as its certificates are parsed once
+    (``pki.parsed``). Decoding is a pure function of the bytes; every check the handshake
+    makes on the message still runs each time, and a malformed message is refused each time
+    (exceptions are not cached). The decoded object is shared, so it is never modified."""
+    return decode(cls, body)
+
+
+def view_repeated(msg: Any, view_cls: type[V]) -> V | None:
+    """``msg.view(view_cls)`` for an extension of a message that decode_repeated decoded:
+    parsed once per distinct extension_data (a pure function of the bytes, as above)."""
+    data = msg.ext(view_cls.ext_type)
+    return None if data is None else _parse_view(view_cls, data)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_view(view_cls: type[V], data: bytes) -> V:
+    return view_cls.decode(data)
 
 
 def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: AbstractSet[int],

@@ -21,6 +21,7 @@ from lucidtls.handshake.common import (
     Step,
     certificate_message,
     decode,
+    decode_repeated,
     expect,
     parse_certificates,
     preencoded,
@@ -359,7 +360,7 @@ class ServerHandshake:
     def read_client_certificate(self, context: bytes = b"", required: bool | None = None
                                 ) -> Step[None]:
         msg: Message = yield expect(HT.CERTIFICATE)
-        cert: Certificate13 = decode(Certificate13, msg.body)
+        cert: Certificate13 = decode_repeated(Certificate13, msg.body)
         require(cert.certificate_request_context == context, A.illegal_parameter,
                 "client Certificate does not echo our certificate_request_context")
         self.transcript.add(msg.raw)

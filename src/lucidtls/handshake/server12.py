@@ -27,6 +27,7 @@ from lucidtls.handshake.common import (
     Procedure,
     certificate_message,
     decode,
+    decode_repeated,
     expect,
     parse_certificates,
     require,
@@ -308,7 +309,7 @@ class Server12:
     def read_client_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
         msg: Message = yield expect(HT.CERTIFICATE)
-        cert: Certificate12 = decode(Certificate12, msg.body)
+        cert: Certificate12 = decode_repeated(Certificate12, msg.body)
         hs.transcript.add(msg.raw)
         if not cert.certificate_list:
             # TLS 1.2 has no certificate_required alert; RFC 5246 §7.4.6 names this one.
