@@ -11,7 +11,7 @@ from lucidtls.config import ClientConfig, ServerConfig
 from lucidtls.connection import ClientConnection, ServerConnection
 from lucidtls.errors import DecodeError, ProtocolError
 from lucidtls.events import HandshakeComplete
-from lucidtls.handshake.common import decode_repeated, view_repeated
+from lucidtls.handshake.common import decode_repeated, parse_view, view_repeated
 from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import make_ca
 from lucidtls.pki.trust import TrustStore
@@ -31,6 +31,11 @@ def test_decode_repeated_shares_a_decoding_and_refuses_bad_bytes_every_time() ->
     cr = CertificateRequest13(b"", [(X.SignatureAlgorithms.ext_type, b"\x00\x02\x04\x03")])
     assert view_repeated(cr, X.SignatureAlgorithms) == X.SignatureAlgorithms([0x0403])
     assert view_repeated(cr, X.CertificateAuthorities) is None
+    assert parse_view(X.SupportedGroups, b"\x00\x02\x00\x1d") is \
+        parse_view(X.SupportedGroups, b"\x00\x02\x00\x1d")
+    for _ in range(2):
+        with pytest.raises(DecodeError):
+            parse_view(X.SupportedGroups, b"\x00\x03\x00\x1d\x00")
 
 
 def _handshake(client_cfg: ClientConfig, server_cfg: ServerConfig) -> tuple[bool, bool]:

@@ -162,11 +162,13 @@ def view_repeated(msg: Any, view_cls: type[V]) -> V | None:
     """``msg.view(view_cls)`` for an extension of a message that decode_repeated decoded:
     parsed once per distinct extension_data (a pure function of the bytes, as above)."""
     data = msg.ext(view_cls.ext_type)
-    return None if data is None else _parse_view(view_cls, data)
+    return None if data is None else parse_view(view_cls, data)
 
 
-@functools.lru_cache(maxsize=64)
-def _parse_view(view_cls: type[V], data: bytes) -> V:
+@functools.lru_cache(maxsize=128)
+def parse_view(view_cls: type[V], data: bytes) -> V:
+    """``view_cls.decode(data)``, once per distinct extension_data: for extensions a peer
+    sends the same on every connection (never for key shares, new each time)."""
     return view_cls.decode(data)
 
 

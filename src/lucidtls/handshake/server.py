@@ -24,6 +24,7 @@ from lucidtls.handshake.common import (
     decode_repeated,
     expect,
     parse_certificates,
+    parse_view,
     preencoded,
     require,
     verify_peer_chain,
@@ -134,9 +135,12 @@ class ServerHandshake:
 
     def view(self, view_cls: type[V]) -> V | None:
         """The ClientHello's extension parsed with *view_cls* (strict), or ``None`` when absent:
-        ``ch.view``, but looked up in a dict, as half a dozen of a dozen are read."""
+        ``ch.view``, but looked up in a dict (half a dozen of a dozen are read), and parsed
+        once per distinct extension_data (common.parse_view): a client sends the same
+        server_name, versions, groups, schemes and ALPN list on every connection. Its key
+        shares are new each time, so choose_parameters parses those directly."""
         data = self.client_exts.get(view_cls.ext_type)
-        return None if data is None else view_cls.decode(data)
+        return None if data is None else parse_view(view_cls, data)
 
     def choose_version(self, ch: ClientHello) -> int:
         enabled = [int(v) for v in self.config.versions]
@@ -172,7 +176,8 @@ class ServerHandshake:
         self.suite = suite
 
         groups = self.view(X.SupportedGroups)
-        shares = self.view(X.KeyShareClientHello)
+        shares_data = self.client_exts.get(E.key_share)
+        shares = None if shares_data is None else X.KeyShareClientHello.decode(shares_data)
         require(groups is not None, A.missing_extension, "ClientHello has no supported_groups")
         require(shares is not None, A.missing_extension, "ClientHello has no key_share")
         assert groups is not None and shares is not None
