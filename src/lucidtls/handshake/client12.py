@@ -33,6 +33,7 @@ from lucidtls.handshake.common import (
     parse_certificates,
     require,
     verify_peer_chain,
+    view_in,
 )
 from lucidtls.info import ConnectionInfo
 from lucidtls.pki.parsed import public_key
@@ -159,23 +160,26 @@ class Client12:
         offered = hs.offered_exts | ({int(E.renegotiation_info)} if _SCSV_RENEGOTIATION in
                                      hs.client_hello.cipher_suites else set())
         check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "TLS 1.2 ServerHello", offered)
+        # The extensions are read one by one below; a server sends the same values on every
+        # handshake, so each is parsed once per distinct value (common.view_in).
+        exts = dict(sh.extensions)
         # RFC 5746 §3.4: in an initial handshake the extension must be empty.
-        ri = sh.view(X.RenegotiationInfo)
+        ri = view_in(exts, X.RenegotiationInfo)
         require(ri is None or ri.renegotiated_connection == b"", A.handshake_failure,
                 "ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
-        self.ems = sh.has_ext(E.extended_master_secret)
+        self.ems = E.extended_master_secret in exts
         if self.ems:
-            sh.view(X.ExtendedMasterSecret)
+            view_in(exts, X.ExtendedMasterSecret)
         # RFC 7627 §5.3: without it the master secret is not bound to this handshake.
         require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
                 "server does not support the extended master secret (RFC 7627), "
                 "which we require")
-        pf = sh.view(X.ECPointFormats)
+        pf = view_in(exts, X.ECPointFormats)
         require(pf is None or 0 in pf.formats, A.illegal_parameter,
                 "server ec_point_formats lacks uncompressed (RFC 8422 §5.2)")
-        if sh.has_ext(E.server_name):
-            sh.view(X.ServerNameAck)
-        alpn = sh.view(X.ALPN)
+        if E.server_name in exts:
+            view_in(exts, X.ServerNameAck)
+        alpn = view_in(exts, X.ALPN)
         if alpn is not None:
             hs.alpn = negotiate.accept_alpn(alpn.protocols, cfg.alpn_protocols)
         self.suite = hs.suite = suite

@@ -165,6 +165,13 @@ def view_repeated(msg: Any, view_cls: type[V]) -> V | None:
     return None if data is None else parse_view(view_cls, data)
 
 
+def view_in(extensions: dict[int, bytes], view_cls: type[V]) -> V | None:
+    """``msg.view(view_cls)`` over ``dict(msg.extensions)`` (for a message whose extensions
+    are read several times), each parsed once per distinct value (parse_view)."""
+    data = extensions.get(view_cls.ext_type)
+    return None if data is None else parse_view(view_cls, data)
+
+
 @functools.lru_cache(maxsize=128)
 def parse_view(view_cls: type[V], data: bytes) -> V:
     """``view_cls.decode(data)``, once per distinct extension_data: for extensions a peer

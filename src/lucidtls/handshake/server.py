@@ -139,14 +139,14 @@ class ServerHandshake:
         once per distinct extension_data (common.parse_view): a client sends the same
         server_name, versions, groups, schemes and ALPN list on every connection. Its key
         shares are new each time, so choose_parameters parses those directly."""
-        data = self.client_exts.get(view_cls.ext_type)
+        data = self.client_exts.get(view_cls.ext_type)  # common.view_in, without its frame
         return None if data is None else parse_view(view_cls, data)
 
     def choose_version(self, ch: ClientHello) -> int:
-        enabled = [int(v) for v in self.config.versions]
+        enabled = self.config.versions
         sv = self.view(X.SupportedVersionsClient)
         if sv is not None:
-            offered = [v for v in sv.versions]
+            offered = list(sv.versions)
         else:
             # RFC 8446 §4.2.1: without supported_versions the client speaks at most
             # legacy_version, which must then be TLS 1.2 for us.
