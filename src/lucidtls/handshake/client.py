@@ -180,7 +180,7 @@ class ClientHandshake:
             offered = [v for v in sent if v in self.config.versions]
         else:  # the hello went out as built from the template, from configured versions
             offered = hello_template(self.config).versions
-        sv = sh.view(X.SupportedVersionsServer)
+        sv = view_repeated(sh, X.SupportedVersionsServer)
         if sv is not None:
             if not (sv.version in offered and sv.version == TLS13):
                 raise alert_error(A.illegal_parameter, f"server selected version "
@@ -299,9 +299,8 @@ class ClientHandshake:
         ee: EncryptedExtensions = decode_repeated(EncryptedExtensions, msg.body)
         check_extensions(ee.extensions, _ENCRYPTED_EXTS, "EncryptedExtensions",
                          self.offered_exts | {E.supported_groups})
-        if ee.has_ext(E.server_name):
-            ee.view(X.ServerNameAck)
-        alpn = ee.view(X.ALPN)
+        view_repeated(ee, X.ServerNameAck)  # must be empty when present
+        alpn = view_repeated(ee, X.ALPN)
         if alpn is not None:
             self.alpn = negotiate.accept_alpn(alpn.protocols, self.config.alpn_protocols)
         self.transcript.add(msg.raw)

@@ -159,7 +159,8 @@ def decode_repeated(cls: Any, body: bytes) -> Any:
 
 
 def view_repeated(msg: Any, view_cls: type[V]) -> V | None:
-    """``msg.view(view_cls)`` for an extension of a message that decode_repeated decoded:
+    """``msg.view(view_cls)`` for an extension a peer sends the same on every handshake (the
+    requests and acknowledgements in decode_repeated's messages, a ServerHello's version):
     parsed once per distinct extension_data (a pure function of the bytes, as above)."""
     data = msg.ext(view_cls.ext_type)
     return None if data is None else parse_view(view_cls, data)
