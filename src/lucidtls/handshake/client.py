@@ -7,6 +7,7 @@ message and calls the ``HandshakeIO`` for everything that does not wait (send, i
 from __future__ import annotations
 
 import functools
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -55,9 +56,11 @@ from lucidtls.wire.messages import (
     CertificateRequest13,
     CertificateVerify,
     ClientHello,
+    Encoded,
     EncryptedExtensions,
     Finished,
     ServerHello,
+    frame_handshake,
 )
 
 if TYPE_CHECKING:
@@ -141,22 +144,27 @@ class ClientHandshake:
                     group, private_bytes=io.key_share_private(int(group)))
 
         exts: list[tuple[int, bytes]] = []
+        sni = None
         if self.server_name and cfg.send_sni and not is_ip_address(self.server_name):
             # RFC 6066 §3: literal IP addresses are not sent in SNI.
-            exts.append((int(E.server_name), _server_name_extension(self.server_name)))
+            sni = _server_name_extension(self.server_name)
+            exts.append((int(E.server_name), sni))
         exts += template.config_extensions
+        key_share = None
         if offers_tls13:  # (an empty list too: it asks for a HelloRetryRequest)
-            exts.append((int(E.key_share), X.KeyShareClientHello(
-                [X.KeyShareEntry(g, k.public_bytes())
-                 for g, k in self.key_shares.items()]).encode()))
+            key_share = _key_share_extension(self.key_shares)
+            exts.append((int(E.key_share), key_share))
 
         ch = ClientHello(random=self.client_random, legacy_session_id=self.session_id,
                          cipher_suites=list(template.suites), extensions=exts)
         self.client_hello = ch
-        raw = io.send_message(ch)
-        # send_message may have let a test reshape the hello: remember what really went out.
         if io.reshaping:
+            raw = io.send_message(ch)
+            # A test may have reshaped the hello: remember what really went out.
             self.client_hello = decode(ClientHello, raw[4:])
+        else:  # as the message would encode itself, the config-only parts encoded once
+            raw = io.send_message(Encoded(_encode_hello(
+                template, self.client_random, self.session_id, sni, key_share)))
         self.client_random = self.client_hello.random
         self.session_id = self.client_hello.legacy_session_id
         self.offered_exts = set(self.client_hello.ext_types())
@@ -468,6 +476,42 @@ class HelloTemplate:
     suites: tuple[int, ...]
     # Every extension between server_name and key_share, encoded.
     config_extensions: tuple[tuple[int, bytes], ...]
+    # The same, as wire bytes: cipher_suites<2..2^16-2> with its length, and the
+    # config_extensions each with its type and length (the middle of the extension block).
+    suites_block: bytes = b""
+    config_block: bytes = b""
+
+
+_U16 = struct.Struct(">H")
+_EXT_HEADER = struct.Struct(">HH")  # extension_type, extension_data length (RFC 8446 §4.2)
+
+
+def _key_share_extension(shares: dict[int, KeyShare]) -> bytes:
+    """KeyShareClientHello (RFC 8446 §4.2.8): client_shares<0..2^16-1>, each a group and its
+    key_exchange<1..2^16-1>; the same bytes as ``X.KeyShareClientHello(...).encode()``."""
+    entries = b"".join([_EXT_HEADER.pack(group, len(share.public_bytes())) + share.public_bytes()
+                        for group, share in shares.items()])
+    return _U16.pack(len(entries)) + entries
+
+
+def _encode_hello(template: HelloTemplate, random: bytes, session_id: bytes,
+                  server_name: bytes | None, key_share: bytes | None) -> bytes:
+    """The framed ClientHello (RFC 8446 §4.1.2) that ``ClientHello.to_bytes()`` makes for
+    these fields and extensions (server_name, the template's, key_share): only the random,
+    the session id and the two per-connection extensions are encoded per handshake."""
+    block = template.config_block
+    if server_name is not None:
+        block = _EXT_HEADER.pack(E.server_name, len(server_name)) + server_name + block
+    if key_share is not None:
+        block += _EXT_HEADER.pack(E.key_share, len(key_share)) + key_share
+    if len(block) > 0xFFFF:  # as the Writer refuses it
+        raise ValueError(f"{len(block)} bytes do not fit a 2-byte length prefix")
+    body = b"".join((b"\x03\x03", random, _U8[len(session_id)], session_id,
+                     template.suites_block, b"\x01\x00", _U16.pack(len(block)), block))
+    return frame_handshake(HT.CLIENT_HELLO, body)
+
+
+_U8 = [bytes((n,)) for n in range(256)]
 
 
 def hello_template(cfg: ClientConfig) -> HelloTemplate:
@@ -501,8 +545,12 @@ def _build_hello_template(cfg: ClientConfig) -> HelloTemplate:
     if cfg.post_handshake_auth and cfg.credentials:
         exts.append((E.post_handshake_auth, b""))
     exts.append((E.supported_versions, X.SupportedVersionsClient(versions).encode()))
-    return HelloTemplate(tuple(versions), tuple(suites),
-                         tuple((int(t), data) for t, data in exts))
+    config_extensions = tuple((int(t), data) for t, data in exts)
+    return HelloTemplate(
+        tuple(versions), tuple(suites), config_extensions,
+        suites_block=_U16.pack(2 * len(suites)) + b"".join(_U16.pack(s) for s in suites),
+        config_block=b"".join(_EXT_HEADER.pack(t, len(data)) + data
+                              for t, data in config_extensions))
 
 
 @functools.lru_cache(maxsize=64)
