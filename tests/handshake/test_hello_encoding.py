@@ -1,18 +1,25 @@
-"""The ClientHello is sent pre-encoded (the configuration's parts encoded once, the random,
-session id, server_name and key_share per connection): its bytes must be exactly those the
-ClientHello message object encodes, which a hook that reshapes messages still sends."""
+"""The ClientHello, the TLS 1.3 ServerHello and CertificateVerify are sent pre-encoded (the
+ClientHello's configuration parts encoded once; the per-connection fields with struct): their
+bytes must be exactly those the message objects encode, which a hook that reshapes messages
+still sends."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from lucidtls.config import ClientConfig
-from lucidtls.connection import ClientConnection, Hooks
+from lucidtls.config import ClientConfig, ServerConfig
+from lucidtls.connection import ClientConnection, Hooks, ServerConnection
+from lucidtls.events import HandshakeComplete
+from lucidtls.pki.credentials import Credential
+from lucidtls.pki.issue import issue_certificate
 from lucidtls.pki.trust import TrustStore
 from lucidtls.wire.enums import NamedGroup, ProtocolVersion
 from lucidtls.wire.messages import ClientHello
+from tests.pairs import pump
 
 V = ProtocolVersion
 CONFIGS = {
@@ -54,3 +61,43 @@ def test_pre_encoded_hello_is_what_the_message_encodes(
                                                    shape=lambda msg: msg))
     assert fast == slow
     assert ClientHello.decode(fast[4:]).to_bytes() == fast
+
+
+def test_pre_encoded_server_hello_and_certificate_verify_are_what_the_messages_encode(
+        demo_ca: Credential, trust: TrustStore) -> None:
+    # Ed25519 signatures are deterministic: with the randoms and key shares fixed too, both
+    # sides' flights are the same bytes whether sent pre-encoded or as message objects.
+    server_cred = issue_certificate(demo_ca, "localhost", dns=["localhost"], key_type="ed25519")
+    client_cred = issue_certificate(demo_ca, "alice", client=True, key_type="ed25519")
+
+    def run(shape: Callable[[Any], Any] | None) -> list[bytes]:
+        def hooks() -> Hooks:
+            counter = itertools.count()
+            return Hooks(random=lambda n: bytes([next(counter) % 256]) * n,
+                         key_share_private={int(NamedGroup.x25519): bytes(range(1, 33))},
+                         shape=shape)
+
+        # The Ed25519 leaves are outside the WebPKI profile: verification is skipped or
+        # overridden, the CertificateVerify signatures are still checked.
+        # (x25519 alone: the hybrid's ML-KEM encapsulation randomness cannot be fixed.)
+        client = ClientConnection(ClientConfig(trust=trust, credentials=(client_cred,),
+                                               groups=(NamedGroup.x25519,),
+                                               key_share_groups=(NamedGroup.x25519,),
+                                               dangerously_skip_verification=True),
+                                  "localhost", hooks=hooks())
+        server = ServerConnection(ServerConfig(credentials=(server_cred,),
+                                               verify_client="required", client_trust=trust,
+                                               verify_callback=lambda chain, verdict: True),
+                                  hooks=hooks())
+        flights: list[bytes] = []
+
+        def record(data: bytes) -> bytes:
+            flights.append(data)
+            return data
+
+        client_events, _ = pump(client, server, to_server=record, to_client=record)
+        assert any(isinstance(e, HandshakeComplete) for e in client_events)
+        assert client.info is not None and client.info.client_auth
+        return flights
+
+    assert run(None) == run(lambda msg: msg)

@@ -7,7 +7,6 @@ message and calls the ``HandshakeIO`` for everything that does not wait (send, i
 from __future__ import annotations
 
 import functools
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,12 +20,16 @@ from lucidtls.crypto.suites import SUITES, Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
+    U8,
+    U16,
+    U16_PAIR,
     HandshakeIO,
     HandshakeResult,
     Message,
     Procedure,
     Step,
     certificate_message,
+    certificate_verify_message,
     check_extensions,
     decode,
     decode_repeated,
@@ -461,7 +464,7 @@ class ClientHandshake:
         signature = self.io.sign(scheme, cred.private_key,
                                  signatures.certificate_verify_input(
                                      transcript.digest(), server=False))
-        transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
+        transcript.add(self.io.send_message(certificate_verify_message(self.io, scheme, signature)))
         self.client_auth = True
         if self.io.tracing:
             self.io.trace("client_auth", outcome="sent", scheme=scheme,
@@ -482,8 +485,7 @@ class HelloTemplate:
     config_block: bytes = b""
 
 
-_U16 = struct.Struct(">H")
-_EXT_HEADER = struct.Struct(">HH")  # extension_type, extension_data length (RFC 8446 §4.2)
+_U16, _EXT_HEADER = U16, U16_PAIR  # extension_type, extension_data length (RFC 8446 §4.2)
 
 
 def _key_share_extension(shares: dict[int, KeyShare]) -> bytes:
@@ -506,12 +508,10 @@ def _encode_hello(template: HelloTemplate, random: bytes, session_id: bytes,
         block += _EXT_HEADER.pack(E.key_share, len(key_share)) + key_share
     if len(block) > 0xFFFF:  # as the Writer refuses it
         raise ValueError(f"{len(block)} bytes do not fit a 2-byte length prefix")
-    body = b"".join((b"\x03\x03", random, _U8[len(session_id)], session_id,
+    body = b"".join((b"\x03\x03", random, U8[len(session_id)], session_id,
                      template.suites_block, b"\x01\x00", _U16.pack(len(block)), block))
     return frame_handshake(HT.CLIENT_HELLO, body)
 
-
-_U8 = [bytes((n,)) for n in range(256)]
 
 
 def hello_template(cfg: ClientConfig) -> HelloTemplate:

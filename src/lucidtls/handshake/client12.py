@@ -26,6 +26,7 @@ from lucidtls.handshake.common import (
     Message,
     Procedure,
     certificate_message,
+    certificate_verify_message,
     check_extensions,
     decode,
     decode_repeated,
@@ -54,7 +55,6 @@ from lucidtls.wire.messages import (
     DOWNGRADE_TLS12,
     Certificate12,
     CertificateRequest12,
-    CertificateVerify,
     ClientKeyExchangeECDHE,
     ClientKeyExchangeRSA,
     Finished,
@@ -293,7 +293,8 @@ class Client12:
         hs = self.hs
         # Signed: all handshake messages so far (not a hash of them).
         signature = self.io.sign(scheme, cred.private_key, hs.transcript.all_bytes())
-        hs.transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
+        hs.transcript.add(self.io.send_message(
+            certificate_verify_message(self.io, scheme, signature)))
         hs.client_auth = True
         self.io.trace("client_auth", outcome="sent", scheme=scheme,
                       subject=cred.chain[0].subject.rfc4514_string())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import struct
 from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -15,7 +16,14 @@ from cryptography import x509
 from lucidtls.errors import CertificateError, DecodeError, ProtocolError, alert_error
 from lucidtls.pki.parsed import load_certificate
 from lucidtls.wire.enums import AlertDescription, ExtensionType, HandshakeType, describe
-from lucidtls.wire.messages import Certificate12, Certificate13, CertificateEntry, Encoded
+from lucidtls.wire.messages import (
+    Certificate12,
+    Certificate13,
+    CertificateEntry,
+    CertificateVerify,
+    Encoded,
+    frame_handshake,
+)
 
 if TYPE_CHECKING:
     from lucidtls.config import VerifyCallback
@@ -135,6 +143,22 @@ def preencoded(io: HandshakeIO, config: object, key: Hashable, build: Callable[[
     if encoded is None:
         encoded = cache[key] = Encoded(build().to_bytes())
     return encoded
+
+
+# For messages the procedures encode themselves (the ClientHello, the TLS 1.3 ServerHello,
+# CertificateVerify): the same bytes the message objects encode, with fewer steps.
+U8 = [bytes((n,)) for n in range(256)]  # a one-byte length
+U16 = struct.Struct(">H")
+U16_PAIR = struct.Struct(">HH")  # an extension's type and length; a scheme and its length
+
+
+def certificate_verify_message(io: HandshakeIO, scheme: int, signature: bytes) -> Any:
+    """CertificateVerify (RFC 8446 §4.4.3, RFC 5246 §7.4.8): its algorithm and its
+    signature<0..2^16-1>, framed; the message object when a hook may reshape messages."""
+    if io.reshaping or len(signature) > 0xFFFF:
+        return CertificateVerify(scheme, signature)
+    return Encoded(frame_handshake(HandshakeType.CERTIFICATE_VERIFY,
+                                   U16_PAIR.pack(scheme, len(signature)) + signature))
 
 
 def decode(cls: Any, body: bytes) -> Any:
