@@ -18,7 +18,7 @@ from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import issue_certificate
 from lucidtls.pki.trust import TrustStore
 from lucidtls.wire.enums import NamedGroup, ProtocolVersion
-from lucidtls.wire.messages import ClientHello
+from lucidtls.wire.messages import ClientHello, ServerHello
 from tests.pairs import pump
 
 V = ProtocolVersion
@@ -101,3 +101,28 @@ def test_pre_encoded_server_hello_and_certificate_verify_are_what_the_messages_e
         return flights
 
     assert run(None) == run(lambda msg: msg)
+
+
+@pytest.mark.parametrize("alpn", [(), ("h2",)])
+def test_pre_encoded_tls12_server_hello_is_what_the_message_encodes(
+        server_cred: Credential, trust: TrustStore, alpn: tuple[str, ...]) -> None:
+    def server_hello(shape: Callable[[Any], Any] | None) -> bytes:
+        def hooks(reshape: Callable[[Any], Any] | None) -> Hooks:
+            counter = itertools.count()
+            return Hooks(random=lambda n: bytes([next(counter) % 256]) * n,
+                         key_share_private={int(NamedGroup.x25519): bytes(range(1, 33))},
+                         shape=reshape)
+
+        client = ClientConnection(ClientConfig(trust=trust, versions=(V.TLS1_2,),
+                                               alpn_protocols=alpn), "localhost",
+                                  hooks=hooks(None))
+        server = ServerConnection(ServerConfig(credentials=(server_cred,),
+                                               alpn_protocols=alpn), hooks=hooks(shape))
+        server.receive_data(client.data_to_send())
+        flight = server.data_to_send()[5:]  # the first record: ServerHello leads it
+        n = 4 + int.from_bytes(flight[1:4], "big")
+        return flight[:n]
+
+    fast = server_hello(None)
+    assert fast == server_hello(lambda msg: msg)
+    assert ServerHello.decode(fast[4:]).to_bytes() == fast

@@ -22,6 +22,7 @@ from lucidtls.wire.messages import (
     CertificateEntry,
     CertificateVerify,
     Encoded,
+    ServerHello,
     frame_handshake,
 )
 
@@ -145,7 +146,7 @@ def preencoded(io: HandshakeIO, config: object, key: Hashable, build: Callable[[
     return encoded
 
 
-# For messages the procedures encode themselves (the ClientHello, the TLS 1.3 ServerHello,
+# For messages the procedures encode themselves (the ClientHello, the ServerHello,
 # CertificateVerify): the same bytes the message objects encode, with fewer steps.
 U8 = [bytes((n,)) for n in range(256)]  # a one-byte length
 U16 = struct.Struct(">H")
@@ -159,6 +160,19 @@ def certificate_verify_message(io: HandshakeIO, scheme: int, signature: bytes) -
         return CertificateVerify(scheme, signature)
     return Encoded(frame_handshake(HandshakeType.CERTIFICATE_VERIFY,
                                    U16_PAIR.pack(scheme, len(signature)) + signature))
+
+
+def server_hello_message(io: HandshakeIO, random: bytes, session_id: bytes, cipher_suite: int,
+                         extensions: list[tuple[int, bytes]]) -> Any:
+    """A ServerHello (RFC 8446 §4.1.3, RFC 5246 §7.4.1.3): the bytes ``ServerHello(...)
+    .to_bytes()`` makes, encoded directly; the message object when a hook may reshape it."""
+    if io.reshaping:
+        return ServerHello(random=random, legacy_session_id_echo=session_id,
+                           cipher_suite=cipher_suite, extensions=extensions)
+    block = b"".join([U16_PAIR.pack(t, len(data)) + data for t, data in extensions])
+    return Encoded(frame_handshake(HandshakeType.SERVER_HELLO, b"".join((
+        b"\x03\x03", random, U8[len(session_id)], session_id, U16.pack(cipher_suite), b"\x00",
+        U16.pack(len(block)), block))))
 
 
 def decode(cls: Any, body: bytes) -> Any:

@@ -14,8 +14,6 @@ from lucidtls.crypto.suites import Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
-    U8,
-    U16,
     U16_PAIR,
     HandshakeIO,
     HandshakeResult,
@@ -31,6 +29,7 @@ from lucidtls.handshake.common import (
     parse_view,
     preencoded,
     require,
+    server_hello_message,
     verify_peer_chain,
 )
 from lucidtls.handshake.transcript import Transcript
@@ -52,11 +51,9 @@ from lucidtls.wire.messages import (
     CertificateRequest13,
     CertificateVerify,
     ClientHello,
-    Encoded,
     EncryptedExtensions,
     Finished,
     ServerHello,
-    frame_handshake,
 )
 
 if TYPE_CHECKING:
@@ -71,19 +68,6 @@ HT = HandshakeType
 TLS13 = int(ProtocolVersion.TLS1_3)
 TLS12 = int(ProtocolVersion.TLS1_2)
 _SELECTED_TLS13 = X.SupportedVersionsServer(TLS13).encode()  # RFC 8446 §4.2.1
-_SUPPORTED_VERSIONS_TLS13 = U16_PAIR.pack(E.supported_versions, 2) + _SELECTED_TLS13
-
-
-def _encode_server_hello(random: bytes, session_id: bytes, suite: int, group: int,
-                         server_share: bytes) -> bytes:
-    """The framed TLS 1.3 ServerHello (RFC 8446 §4.1.3) that ``ServerHello.to_bytes()`` makes
-    with a key_share (§4.2.8: the group and key_exchange<1..2^16-1>) and supported_versions."""
-    key_share = U16_PAIR.pack(group, len(server_share)) + server_share
-    exts = b"".join((U16_PAIR.pack(E.key_share, len(key_share)), key_share,
-                     _SUPPORTED_VERSIONS_TLS13))
-    return frame_handshake(HT.SERVER_HELLO, b"".join((
-        b"\x03\x03", random, U8[len(session_id)], session_id, U16.pack(suite), b"\x00",
-        U16.pack(len(exts)), exts)))
 
 
 class ServerHandshake:
@@ -293,16 +277,10 @@ class ServerHandshake:
         server_share, shared_secret = server_key_share(
             group, client_share, private_bytes=io.key_share_private(group))
         self.server_random = io.random(32)
-        if io.reshaping:
-            sh: object = ServerHello(
-                random=self.server_random, legacy_session_id_echo=ch.legacy_session_id,
-                cipher_suite=int(suite.id), extensions=[
-                    (E.key_share, X.KeyShareServerHello(
-                        X.KeyShareEntry(group, server_share)).encode()),
-                    (E.supported_versions, _SELECTED_TLS13)])
-        else:  # the same bytes, encoded directly
-            sh = Encoded(_encode_server_hello(self.server_random, ch.legacy_session_id,
-                                              int(suite.id), group, server_share))
+        sh = server_hello_message(io, self.server_random, ch.legacy_session_id, int(suite.id), [
+            # KeyShareServerHello (RFC 8446 §4.2.8): group, key_exchange<1..2^16-1>
+            (E.key_share, U16_PAIR.pack(group, len(server_share)) + server_share),
+            (E.supported_versions, _SELECTED_TLS13)])
         if not self.hello_retry:
             self.transcript.start(suite.hash)
         self.transcript.add(io.send_message(sh))

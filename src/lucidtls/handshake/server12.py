@@ -31,6 +31,7 @@ from lucidtls.handshake.common import (
     expect,
     parse_certificates,
     require,
+    server_hello_message,
     verify_peer_chain,
 )
 from lucidtls.info import ConnectionInfo
@@ -271,8 +272,7 @@ class Server12:
             exts.append((E.application_layer_protocol_negotiation,
                          X.ALPN([hs.alpn.encode()]).encode()))
         # No session id: we do not resume (RFC 5246 §7.4.1.3 allows an empty one).
-        sh = ServerHello(random=server_random, legacy_session_id_echo=b"",
-                         cipher_suite=int(suite.id), extensions=exts)
+        sh = server_hello_message(io, server_random, b"", int(suite.id), exts)
         hs.suite = suite
         hs.transcript.start(suite.hash)
         raw = io.send_message(sh)
