@@ -90,6 +90,22 @@ def test_scheme_key_mismatch_is_illegal_parameter() -> None:
         sign(S.rsa_pss_rsae_sha256, key("p256"), b"d")
 
 
+def test_key_kind_per_class_matches_each_key_type() -> None:
+    # The key's kind is remembered per class: public and private classes, every kind, and a
+    # key type we do not sign with (Ed448, X25519), checked twice so the second run is cached.
+    from cryptography.hazmat.primitives.asymmetric import ed448, x25519
+    others = [ed448.Ed448PrivateKey.generate(), x25519.X25519PrivateKey.generate()]
+    for _ in range(2):
+        for scheme, kind in KEY_FOR.items():
+            for candidate in (key(kind), key(kind).public_key()):
+                assert key_matches_scheme(candidate, scheme)
+                for other_scheme, other_kind in KEY_FOR.items():
+                    fits = key_matches_scheme(candidate, other_scheme)
+                    assert fits == (other_kind == kind or {kind, other_kind} <= {"rsa"})
+        for other in (*others, *(k.public_key() for k in others)):
+            assert not any(key_matches_scheme(other, s) for s in KEY_FOR)  # type: ignore[arg-type]
+
+
 def test_version_rules() -> None:
     rsa_priv, p384 = key("rsa"), key("p384")
     sig = sign(S.rsa_pkcs1_sha256, rsa_priv, b"d")

@@ -225,6 +225,9 @@ def server_key_share(
     encapsulation randomness cannot be fixed).
     """
     named = _check_supported(group)
+    if named == NamedGroup.x25519:  # the usual answer, without a KeyShare object around it
+        key = _x25519_private(private_bytes)
+        return _x25519_public_bytes(key), _x25519_exchange(key, client_share)
     if named != NamedGroup.X25519MLKEM768:
         ours = KeyShare.generate(named, private_bytes=private_bytes)
         shared = ours.exchange(client_share)

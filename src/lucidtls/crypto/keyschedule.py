@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-from lucidtls.crypto.suites import Suite
+from lucidtls.crypto.suites import SUITES, Suite
 
 _HashAlg = hashes.HashAlgorithm
 
@@ -81,16 +81,11 @@ def _label_info(label: bytes, length: int) -> bytes:
     return _label_prefix(label, length) + b"\x00\x01"
 
 
-class _Expander:
-    """One secret, keyed into an HMAC once, for several HKDF-Expand-Label calls."""
-
-    __slots__ = ("_keyed",)
-
-    def __init__(self, hash: _HashAlg, secret: bytes) -> None:
-        self._keyed = _hmac.HMAC(secret, hash)
-
-    def expand_label(self, label: bytes, context: bytes, length: int) -> bytes:
-        return _expand_label_keyed(self._keyed.copy(), label, context, length)
+@functools.lru_cache(maxsize=64)
+def _derive_prefix(label: bytes, hash_len: int) -> bytes:
+    """Derive-Secret's HkdfLabel up to the transcript hash: length and label as above, then the
+    context's length byte, which is Hash.length (a transcript hash; RFC 8446 §7.1)."""
+    return _label_prefix(label, hash_len) + bytes((hash_len,))
 
 
 def derive_secret(hash: _HashAlg, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
@@ -109,18 +104,20 @@ def _empty_hash(hash: _HashAlg) -> bytes:
     return digest
 
 
-_NO_PSK: dict[str, tuple[bytes, bytes]] = {}
+_NO_PSK: dict[str, tuple[bytes, _hmac.HMAC]] = {}
 
 
-def _no_psk_secrets(hash: _HashAlg) -> tuple[bytes, bytes]:
+def _no_psk_secrets(hash: _HashAlg) -> tuple[bytes, _hmac.HMAC]:
     """Without a PSK the Early Secret, HKDF-Extract(0, 0), and its Derive-Secret(., "derived",
-    "") are constants of the hash function: computed once each (RFC 8446 §7.1)."""
+    "") are constants of the hash function (RFC 8446 §7.1): computed once each. The second, the
+    salt of the Handshake Secret's HKDF-Extract, is kept as an HMAC keyed with it, which every
+    handshake copies (never updates)."""
     pair = _NO_PSK.get(hash.name)
     if pair is None:
         zeros = bytes(hash.digest_size)
         early = hkdf_extract(hash, zeros, zeros)
-        pair = _NO_PSK[hash.name] = (early, derive_secret(hash, early, b"derived",
-                                                          _empty_hash(hash)))
+        salt = derive_secret(hash, early, b"derived", _empty_hash(hash))
+        pair = _NO_PSK[hash.name] = (early, _hmac.HMAC(salt, hash))
     return pair
 
 
@@ -128,15 +125,21 @@ def _no_psk_secrets(hash: _HashAlg) -> tuple[bytes, bytes]:
 class EarlySecret:
     """Early Secret = HKDF-Extract(0, PSK or 0). Leads to the handshake secret."""
 
-    __slots__ = ("has_psk", "hash", "secret")
+    __slots__ = ("_salted", "hash", "secret")
 
     def __init__(self, suite_hash: _HashAlg, psk: bytes | None = None) -> None:
         self.hash = suite_hash
-        self.has_psk = psk is not None
+        # _salted: an HMAC keyed with the handshake stage's salt, when it is a constant.
+        self._salted: _hmac.HMAC | None
         if psk is None:
-            self.secret = _no_psk_secrets(suite_hash)[0]
+            self.secret, self._salted = _no_psk_secrets(suite_hash)
         else:
             self.secret = hkdf_extract(suite_hash, bytes(suite_hash.digest_size), psk)
+            self._salted = None
+
+    @property
+    def has_psk(self) -> bool:
+        return self._salted is None
 
     def binder_key(self, *, external: bool) -> bytes:
         """ "ext binder" / "res binder" (RFC 8446 §7.1, §4.2.11.2)."""
@@ -154,27 +157,33 @@ class EarlySecret:
 
         ``None`` means psk_ke mode (no (EC)DHE): the IKM is a string of zeros.
         """
-        if self.has_psk:
-            salt = derive_secret(self.hash, self.secret, b"derived", _empty_hash(self.hash))
-        else:
-            salt = _no_psk_secrets(self.hash)[1]
-        ikm = shared_secret if shared_secret is not None else bytes(self.hash.digest_size)
-        return HandshakeSecret(self.hash, hkdf_extract(self.hash, salt, ikm))
+        hash = self.hash
+        salted = self._salted
+        if salted is None:  # with a PSK the salt depends on it
+            salted = _hmac.HMAC(derive_secret(hash, self.secret, b"derived", _empty_hash(hash)),
+                                hash)
+        extract = salted.copy()  # HKDF-Extract (RFC 5869 §2.2)
+        extract.update(shared_secret if shared_secret is not None else bytes(hash.digest_size))
+        return HandshakeSecret(hash, extract.finalize())
 
 
 class _StageSecret:
     """A stage secret that Derive-Secret (RFC 8446 §7.1) expands three or four times: its
-    HMAC is keyed once for all of them."""
+    HMAC is keyed once and copied for each."""
 
-    __slots__ = ("_expander", "hash", "secret")
+    __slots__ = ("_hash_len", "_keyed", "hash", "secret")
 
     def __init__(self, suite_hash: _HashAlg, secret: bytes) -> None:
         self.hash = suite_hash
         self.secret = secret
-        self._expander = _Expander(suite_hash, secret)
+        self._hash_len = suite_hash.digest_size
+        self._keyed = _hmac.HMAC(secret, suite_hash)
 
     def _derive(self, label: bytes, transcript_hash: bytes) -> bytes:
-        return self._expander.expand_label(label, transcript_hash, self.hash.digest_size)
+        # Derive-Secret is Hash.length bytes: the one HMAC block T(1) (RFC 5869 §2.3).
+        keyed = self._keyed.copy()
+        keyed.update(_derive_prefix(label, self._hash_len) + transcript_hash + b"\x01")
+        return keyed.finalize()
 
 
 class HandshakeSecret(_StageSecret):
@@ -190,10 +199,17 @@ class HandshakeSecret(_StageSecret):
         """Over ClientHello...ServerHello."""
         return self._derive(b"s hs traffic", transcript_hash)
 
+    def traffic_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
+        """(client, server) handshake traffic secrets, both over ClientHello...ServerHello."""
+        derive = self._derive
+        return (derive(b"c hs traffic", transcript_hash),
+                derive(b"s hs traffic", transcript_hash))
+
     def master(self) -> MasterSecret:
-        salt = self._derive(b"derived", _empty_hash(self.hash))
-        zeros = bytes(self.hash.digest_size)
-        return MasterSecret(self.hash, hkdf_extract(self.hash, salt, zeros))
+        hash = self.hash
+        extract = _hmac.HMAC(self._derive(b"derived", _empty_hash(hash)), hash)  # HKDF-Extract
+        extract.update(bytes(self._hash_len))
+        return MasterSecret(hash, extract.finalize())
 
 
 class MasterSecret(_StageSecret):
@@ -217,6 +233,14 @@ class MasterSecret(_StageSecret):
         """Over ClientHello...client Finished."""
         return self._derive(b"res master", transcript_hash)
 
+    def application_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes, bytes]:
+        """(client_application_traffic_secret_0, server_application_traffic_secret_0,
+        exporter_master_secret), all three over ClientHello...server Finished."""
+        derive = self._derive
+        return (derive(b"c ap traffic", transcript_hash),
+                derive(b"s ap traffic", transcript_hash),
+                derive(b"exp master", transcript_hash))
+
 
 # --- TLS 1.3 free functions ----------------------------------------------------------------------
 def traffic_keys(suite: Suite, secret: bytes) -> tuple[bytes, bytes]:
@@ -225,9 +249,14 @@ def traffic_keys(suite: Suite, secret: bytes) -> tuple[bytes, bytes]:
     key_len = suite.key_len
     keyed = _hmac.HMAC(secret, suite.hash)
     for_key = keyed.copy()
-    for_key.update(_label_info(b"key", key_len))
-    keyed.update(_label_info(b"iv", 12))
+    for_key.update(_KEY_INFO[key_len])
+    keyed.update(_IV_INFO)
     return for_key.finalize()[:key_len], keyed.finalize()[:12]
+
+
+# The two HKDF-Expand-Label input blocks of traffic_keys: "key" per AEAD key length, "iv".
+_KEY_INFO = {s.key_len: _label_info(b"key", s.key_len) for s in SUITES.values()}
+_IV_INFO = _label_info(b"iv", 12)
 
 
 def next_traffic_secret(hash: _HashAlg, secret: bytes) -> bytes:
@@ -248,7 +277,11 @@ def finished_verify_data(hash: _HashAlg, base_key: bytes, transcript_hash: bytes
 
     Also the PSK binder when *base_key* is the binder key (RFC 8446 §4.2.11.2).
     """
-    return hmac_bytes(hash, finished_key(hash, base_key), transcript_hash)
+    keyed = _hmac.HMAC(base_key, hash)  # finished_key(), inline: it runs four times a handshake
+    keyed.update(_label_info(b"finished", hash.digest_size))
+    mac = _hmac.HMAC(keyed.finalize(), hash)
+    mac.update(transcript_hash)
+    return mac.finalize()
 
 
 def verify_finished(expected: bytes, received: bytes) -> bool:

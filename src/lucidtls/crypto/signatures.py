@@ -12,7 +12,7 @@ TLS 1.2 the scheme only names the hash, any supported curve may sign (RFC 8446 ย
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -34,19 +34,28 @@ class _Rule:
     kind: str  # "ecdsa" | "ed25519" | "rsa_pss" | "rsa_pkcs1"
     hash: type[hashes.HashAlgorithm] | None
     curve: type[ec.EllipticCurve] | None = None
-    # The stateless ``cryptography`` objects of this scheme, built once rather than per
-    # signature: the hash instance, and ECDSA(hash) or the RSA padding.
+    # Worked out once rather than per signature: the kind of key that signs ("ecdsa",
+    # "ed25519" or "rsa"), the hash instance, and the stateless ``cryptography`` arguments that
+    # follow the data in ``key.sign(data, ...)`` and ``key.verify(signature, data, ...)``:
+    # (ECDSA(hash),), () for Ed25519, or (padding, hash).
+    key_kind: str = field(init=False, default="")
     hash_instance: hashes.HashAlgorithm | None = field(init=False, default=None)
-    algorithm: ec.ECDSA | padding.AsymmetricPadding | None = field(init=False, default=None)
+    args: tuple[Any, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
         h = self.hash() if self.hash is not None else None
-        algorithm: ec.ECDSA | padding.AsymmetricPadding | None = None
-        if h is not None:
-            algorithm = (ec.ECDSA(h) if self.kind == "ecdsa" else _pss(h)
-                         if self.kind == "rsa_pss" else padding.PKCS1v15())
+        args: tuple[Any, ...] = ()
+        if self.kind == "ecdsa":
+            assert h is not None
+            args = (ec.ECDSA(h),)
+        elif self.kind == "rsa_pss":
+            assert h is not None
+            args = (_pss(h), h)
+        elif self.kind == "rsa_pkcs1":
+            args = (padding.PKCS1v15(), h)
+        object.__setattr__(self, "key_kind", "rsa" if self.kind.startswith("rsa") else self.kind)
         object.__setattr__(self, "hash_instance", h)
-        object.__setattr__(self, "algorithm", algorithm)
+        object.__setattr__(self, "args", args)
 
 
 def _pss(hash_alg: hashes.HashAlgorithm) -> padding.PSS:
@@ -93,12 +102,8 @@ TLS13_CERTIFICATE_VERIFY_FORBIDDEN: frozenset[SignatureScheme] = frozenset(
 )
 
 
+# By code point: no SignatureScheme(...) construction (and its ValueError) per call.
 _RULES_BY_CODE: dict[int, _Rule] = {int(s): rule for s, rule in _RULES.items()}
-
-
-def _rule(scheme: int) -> _Rule | None:
-    # By code point: no SignatureScheme(...) construction (and its ValueError) per call.
-    return _RULES_BY_CODE.get(scheme)
 
 
 def _name(scheme: int) -> str:
@@ -110,8 +115,8 @@ def _name(scheme: int) -> str:
 
 def _pss_fits(key_size_bits: int, rule: _Rule) -> bool:
     # RFC 8017 ยง9.1.1: emLen >= hLen + sLen + 2 with sLen = hLen.
-    assert rule.hash is not None
-    return (key_size_bits - 1 + 7) // 8 >= 2 * rule.hash().digest_size + 2
+    assert rule.hash_instance is not None
+    return (key_size_bits - 1 + 7) // 8 >= 2 * rule.hash_instance.digest_size + 2
 
 
 def key_matches_scheme(
@@ -126,23 +131,46 @@ def key_matches_scheme(
     its curve; TLS 1.2 lets any ECDSA curve use any ECDSA scheme. ``None`` checks only the
     key/scheme pairing (curve-strict), as for certificates.
     """
-    rule = _rule(scheme)
+    rule = _RULES_BY_CODE.get(scheme)
     if rule is None:
         return False
-    if version == ProtocolVersion.TLS1_3 and scheme in TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
+    return _fits(rule, public_key, scheme, version)
+
+
+_TLS12 = int(ProtocolVersion.TLS1_2)
+_TLS13 = int(ProtocolVersion.TLS1_3)
+_KIND_BY_CLASS: dict[type, str] = {}
+_ECDSA_CURVES = tuple(r.curve for r in _RULES.values() if r.curve is not None)
+
+
+def _key_kind(key: object) -> str:
+    """"ecdsa", "ed25519", "rsa" or "" for a public or private key, remembered per key class in
+    _KIND_BY_CLASS (an isinstance check against cryptography's key ABCs runs Python code on
+    every call, and the answer depends on the class alone)."""
+    if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
+        kind = "ecdsa"
+    elif isinstance(key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)):
+        kind = "ed25519"
+    elif isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
+        kind = "rsa"
+    else:
+        kind = ""
+    _KIND_BY_CLASS[type(key)] = kind
+    return kind
+
+
+def _fits(rule: _Rule, key: Any, scheme: int, version: int | None) -> bool:
+    """key_matches_scheme once the scheme's rule is known."""
+    if version == _TLS13 and scheme in TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
         return False
-    if rule.kind == "ecdsa":
-        if not isinstance(public_key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
-            return False
-        if version == ProtocolVersion.TLS1_2:
-            return any(isinstance(public_key.curve, r.curve) for r in _RULES.values() if r.curve)
-        assert rule.curve is not None
-        return isinstance(public_key.curve, rule.curve)
-    if rule.kind == "ed25519":
-        return isinstance(public_key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey))
-    if not isinstance(public_key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
+    kind = _KIND_BY_CLASS.get(type(key))
+    if kind is None:
+        kind = _key_kind(key)
+    if kind != rule.key_kind:
         return False
-    return rule.kind != "rsa_pss" or _pss_fits(public_key.key_size, rule)
+    if rule.curve is not None:  # ECDSA
+        return isinstance(key.curve, _ECDSA_CURVES if version == _TLS12 else rule.curve)
+    return rule.kind != "rsa_pss" or _pss_fits(key.key_size, rule)
 
 
 def schemes_for_key(private_key: PrivateKeyTypes, version: int) -> list[SignatureScheme]:
@@ -177,17 +205,13 @@ def sign(scheme: int, private_key: PrivateKeyTypes, data: bytes) -> bytes:
 
     A scheme that does not fit the key is our own mistake: ``ConfigError``.
     """
-    rule = _rule(scheme)
-    if rule is None or not key_matches_scheme(private_key, scheme):
+    rule = _RULES_BY_CODE.get(scheme)
+    if rule is None or not _fits(rule, private_key, scheme, None):
         raise ConfigError(f"cannot sign with {_name(scheme)} using a {type(private_key).__name__}")
-    # key_matches_scheme checked the key's type: the casts below only inform the type checker.
-    h, algorithm = rule.hash_instance, rule.algorithm
-    if rule.kind == "ecdsa":
-        return cast(ec.EllipticCurvePrivateKey, private_key).sign(data, cast(ec.ECDSA, algorithm))
-    if rule.kind == "ed25519":
-        return cast(ed25519.Ed25519PrivateKey, private_key).sign(data)
-    return cast(rsa.RSAPrivateKey, private_key).sign(
-        data, cast(padding.AsymmetricPadding, algorithm), cast(hashes.HashAlgorithm, h))
+    # _fits checked the key's type: the scheme's arguments are the ones its sign() takes.
+    key: Any = private_key
+    signature: bytes = key.sign(data, *rule.args)
+    return signature
 
 
 def verify(
@@ -203,26 +227,18 @@ def verify(
     Raises ``IllegalParameter`` if the scheme is unsupported or does not fit the key (or the
     protocol version), and ``CryptoError`` (decrypt_error) if the signature is wrong.
     """
-    rule = _rule(scheme)
+    rule = _RULES_BY_CODE.get(scheme)
     if rule is None:
         raise IllegalParameter(f"unsupported signature scheme {_name(scheme)}")
-    if not key_matches_scheme(public_key, scheme, version=version):
+    if not _fits(rule, public_key, scheme, version):
         raise IllegalParameter(
             f"signature scheme {_name(scheme)} does not match the peer's "
             f"{type(public_key).__name__.lstrip('_')}"
         )
-    # key_matches_scheme checked the key's type: the casts below only inform the type checker.
-    h, algorithm = rule.hash_instance, rule.algorithm
+    # _fits checked the key's type: the scheme's arguments are the ones its verify() takes.
+    key: Any = public_key
     try:
-        if rule.kind == "ecdsa":
-            cast(ec.EllipticCurvePublicKey, public_key).verify(
-                signature, data, cast(ec.ECDSA, algorithm))
-        elif rule.kind == "ed25519":
-            cast(ed25519.Ed25519PublicKey, public_key).verify(signature, data)
-        else:
-            cast(rsa.RSAPublicKey, public_key).verify(
-                signature, data, cast(padding.AsymmetricPadding, algorithm),
-                cast(hashes.HashAlgorithm, h))
+        key.verify(signature, data, *rule.args)
     except InvalidSignature:
         raise CryptoError(f"{_name(scheme)} signature did not verify") from None
 

@@ -6,6 +6,8 @@ message and calls the ``HandshakeIO`` for everything that does not wait (send, i
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,19 +20,25 @@ from lucidtls.crypto.suites import SUITES, Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
-    Expect,
+    U8,
+    U16,
+    U16_PAIR,
     HandshakeIO,
     HandshakeResult,
     Message,
     Procedure,
     Step,
     certificate_message,
+    certificate_verify_message,
     check_extensions,
     decode,
+    decode_repeated,
+    expect,
     is_ip_address,
     parse_certificates,
     require,
     verify_peer_chain,
+    view_repeated,
 )
 from lucidtls.handshake.transcript import Transcript
 from lucidtls.info import ConnectionInfo
@@ -51,9 +59,11 @@ from lucidtls.wire.messages import (
     CertificateRequest13,
     CertificateVerify,
     ClientHello,
+    Encoded,
     EncryptedExtensions,
     Finished,
     ServerHello,
+    frame_handshake,
 )
 
 if TYPE_CHECKING:
@@ -137,29 +147,34 @@ class ClientHandshake:
                     group, private_bytes=io.key_share_private(int(group)))
 
         exts: list[tuple[int, bytes]] = []
+        sni = None
         if self.server_name and cfg.send_sni and not is_ip_address(self.server_name):
             # RFC 6066 §3: literal IP addresses are not sent in SNI.
-            exts.append((int(E.server_name), X.ServerNameList([self.server_name]).encode()))
+            sni = _server_name_extension(self.server_name)
+            exts.append((int(E.server_name), sni))
         exts += template.config_extensions
+        key_share = None
         if offers_tls13:  # (an empty list too: it asks for a HelloRetryRequest)
-            exts.append((int(E.key_share), X.KeyShareClientHello(
-                [X.KeyShareEntry(g, k.public_bytes())
-                 for g, k in self.key_shares.items()]).encode()))
+            key_share = _key_share_extension(self.key_shares)
+            exts.append((int(E.key_share), key_share))
 
         ch = ClientHello(random=self.client_random, legacy_session_id=self.session_id,
                          cipher_suites=list(template.suites), extensions=exts)
         self.client_hello = ch
-        raw = io.send_message(ch)
-        # send_message may have let a test reshape the hello: remember what really went out.
         if io.reshaping:
+            raw = io.send_message(ch)
+            # A test may have reshaped the hello: remember what really went out.
             self.client_hello = decode(ClientHello, raw[4:])
+        else:  # as the message would encode itself, the config-only parts encoded once
+            raw = io.send_message(Encoded(_encode_hello(
+                template, self.client_random, self.session_id, sni, key_share)))
         self.client_random = self.client_hello.random
         self.session_id = self.client_hello.legacy_session_id
         self.offered_exts = set(self.client_hello.ext_types())
         self.transcript.add(raw)
 
     def read_server_hello(self) -> Step[ServerHello]:
-        msg: Message = yield Expect((HT.SERVER_HELLO,))
+        msg: Message = yield expect(HT.SERVER_HELLO)
         sh: ServerHello = decode(ServerHello, msg.body)
         self._last_server_hello_raw = msg.raw
         return sh
@@ -169,13 +184,14 @@ class ClientHandshake:
         # What we really offered (a version without a usable suite is left out of the hello)
         # and our configuration allows (a hook may have reshaped the hello).
         assert self.client_hello is not None
+        offered: Sequence[int]
         if self.io.reshaping:
             ours = self.client_hello.view(X.SupportedVersionsClient)
             sent = ours.versions if ours is not None else [self.client_hello.legacy_version]
-        else:  # the hello went out as built from the template
-            sent = list(hello_template(self.config).versions)
-        offered = [v for v in sent if v in self.config.versions]
-        sv = sh.view(X.SupportedVersionsServer)
+            offered = [v for v in sent if v in self.config.versions]
+        else:  # the hello went out as built from the template, from configured versions
+            offered = hello_template(self.config).versions
+        sv = view_repeated(sh, X.SupportedVersionsServer)
         if sv is not None:
             if not (sv.version in offered and sv.version == TLS13):
                 raise alert_error(A.illegal_parameter, f"server selected version "
@@ -209,11 +225,13 @@ class ClientHandshake:
         new_shares = self.key_shares
         if ks_hrr is not None:
             group = ks_hrr.selected_group
-            require(group in [int(g) for g in self.config.groups], A.illegal_parameter,
-                    f"HelloRetryRequest selected group {describe(NamedGroup, group)}, not offered")
-            require(group not in self.key_shares, A.illegal_parameter,
-                    f"HelloRetryRequest asked for {describe(NamedGroup, group)}, "
-                    "for which a key share was already sent")
+            if group not in [int(g) for g in self.config.groups]:
+                raise alert_error(A.illegal_parameter, f"HelloRetryRequest selected group "
+                                  f"{describe(NamedGroup, group)}, not offered")
+            if group in self.key_shares:
+                raise alert_error(A.illegal_parameter, f"HelloRetryRequest asked for "
+                                  f"{describe(NamedGroup, group)}, for which a key share was "
+                                  "already sent")
             share = KeyShare.generate(group, private_bytes=self.io.key_share_private(group))
             new_shares = {group: share}
         self.key_shares = new_shares
@@ -276,8 +294,7 @@ class ClientHandshake:
         self.transcript.add(self._last_server_hello_raw)
         hs = ks.EarlySecret(suite.hash).handshake(shared_secret)
         th = self.transcript.digest()
-        self.client_hs_secret = hs.client_handshake_traffic_secret(th)
-        self.server_hs_secret = hs.server_handshake_traffic_secret(th)
+        self.client_hs_secret, self.server_hs_secret = hs.traffic_secrets(th)
         self.io.install_13("read", suite, self.server_hs_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
         self.io.log_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self.client_hs_secret)
         if self.io.tracing:
@@ -289,13 +306,12 @@ class ClientHandshake:
 
     # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
     def read_encrypted_extensions(self) -> Step[None]:
-        msg: Message = yield Expect((HT.ENCRYPTED_EXTENSIONS,))
-        ee: EncryptedExtensions = decode(EncryptedExtensions, msg.body)
+        msg: Message = yield expect(HT.ENCRYPTED_EXTENSIONS)
+        ee: EncryptedExtensions = decode_repeated(EncryptedExtensions, msg.body)
         check_extensions(ee.extensions, _ENCRYPTED_EXTS, "EncryptedExtensions",
                          self.offered_exts | {E.supported_groups})
-        if ee.has_ext(E.server_name):
-            ee.view(X.ServerNameAck)
-        alpn = ee.view(X.ALPN)
+        view_repeated(ee, X.ServerNameAck)  # must be empty when present
+        alpn = view_repeated(ee, X.ALPN)
         if alpn is not None:
             self.alpn = negotiate.accept_alpn(alpn.protocols, self.config.alpn_protocols)
         self.transcript.add(msg.raw)
@@ -303,9 +319,9 @@ class ClientHandshake:
 
     # --- Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3) ----------------------
     def read_server_certificate(self) -> Step[None]:
-        msg: Message = yield Expect((HT.CERTIFICATE_REQUEST, HT.CERTIFICATE))
+        msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.CERTIFICATE)
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
-            cr: CertificateRequest13 = decode(CertificateRequest13, msg.body)
+            cr: CertificateRequest13 = decode_repeated(CertificateRequest13, msg.body)
             check_extensions(cr.extensions, _CERT_REQUEST_EXTS | _unknown(cr.extensions),
                              "CertificateRequest")
             require(cr.certificate_request_context == b"", A.illegal_parameter,
@@ -314,15 +330,16 @@ class ClientHandshake:
                     "CertificateRequest has no signature_algorithms")
             self.cert_request = cr
             self.transcript.add(msg.raw)
-            msg = yield Expect((HT.CERTIFICATE,))
-        cert: Certificate13 = decode(Certificate13, msg.body)
+            msg = yield expect(HT.CERTIFICATE)
+        cert: Certificate13 = decode_repeated(Certificate13, msg.body)
         require(cert.certificate_request_context == b"", A.illegal_parameter,
                 "server Certificate must have an empty certificate_request_context")
         # RFC 8446 §4.4.2.4: an empty server Certificate is a decode_error.
         require(len(cert.certificate_list) > 0, A.decode_error,
                 "server sent an empty Certificate message")
         self.peer_chain = parse_certificates([e.cert_data for e in cert.certificate_list])
-        self.io.trace("certificate", chain=self.peer_chain)
+        if self.io.tracing:
+            self.io.trace("certificate", chain=self.peer_chain)
         cfg = self.config
         name = self.server_name if cfg.check_hostname else None
 
@@ -335,7 +352,7 @@ class ClientHandshake:
             skip=cfg.dangerously_skip_verification, io=self.io)
         self.transcript.add(msg.raw)
 
-        msg = yield Expect((HT.CERTIFICATE_VERIFY,))
+        msg = yield expect(HT.CERTIFICATE_VERIFY)
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         if cv.algorithm not in cfg.signature_schemes or \
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
@@ -351,7 +368,7 @@ class ClientHandshake:
     # --- Finished (RFC 8446 §4.4.4) -------------------------------------------------------
     def read_server_finished(self, hs: ks.HandshakeSecret) -> Step[None]:
         assert self.suite is not None
-        msg: Message = yield Expect((HT.FINISHED,))
+        msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = ks.finished_verify_data(self.suite.hash, self.server_hs_secret,
                                            self.transcript.digest())
@@ -362,7 +379,8 @@ class ClientHandshake:
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "server Finished does not match the transcript")
         self.transcript.add(msg.raw)
-        self.io.trace("finished", sender="server", verify_data=fin.verify_data)
+        if self.io.tracing:
+            self.io.trace("finished", sender="server", verify_data=fin.verify_data)
         return None
 
     def finish(self, hs: ks.HandshakeSecret) -> HandshakeResult:
@@ -370,9 +388,7 @@ class ClientHandshake:
         assert suite is not None
         master = hs.master()
         th = self.transcript.digest()  # ClientHello..server Finished
-        client_app = master.client_application_traffic_secret_0(th)
-        server_app = master.server_application_traffic_secret_0(th)
-        exporter = master.exporter_master_secret(th)
+        client_app, server_app, exporter = master.application_secrets(th)
         io.install_13("read", suite, server_app, "SERVER_TRAFFIC_SECRET_0")
 
         if self.config.middlebox_compat and not self.sent_ccs:
@@ -384,7 +400,8 @@ class ClientHandshake:
         verify_data = ks.finished_verify_data(suite.hash, self.client_hs_secret,
                                               self.transcript.digest())
         self.transcript.add(io.send_message(Finished(verify_data)))
-        io.trace("finished", sender="client", verify_data=verify_data)
+        if io.tracing:
+            io.trace("finished", sender="client", verify_data=verify_data)
         io.install_13("write", suite, client_app, "CLIENT_TRAFFIC_SECRET_0")
         io.log_secret("EXPORTER_SECRET", exporter)
         self._resumption = (master, self.transcript.digest())
@@ -447,7 +464,7 @@ class ClientHandshake:
         signature = self.io.sign(scheme, cred.private_key,
                                  signatures.certificate_verify_input(
                                      transcript.digest(), server=False))
-        transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
+        transcript.add(self.io.send_message(certificate_verify_message(self.io, scheme, signature)))
         self.client_auth = True
         if self.io.tracing:
             self.io.trace("client_auth", outcome="sent", scheme=scheme,
@@ -462,6 +479,39 @@ class HelloTemplate:
     suites: tuple[int, ...]
     # Every extension between server_name and key_share, encoded.
     config_extensions: tuple[tuple[int, bytes], ...]
+    # The same, as wire bytes: cipher_suites<2..2^16-2> with its length, and the
+    # config_extensions each with its type and length (the middle of the extension block).
+    suites_block: bytes = b""
+    config_block: bytes = b""
+
+
+_U16, _EXT_HEADER = U16, U16_PAIR  # extension_type, extension_data length (RFC 8446 §4.2)
+
+
+def _key_share_extension(shares: dict[int, KeyShare]) -> bytes:
+    """KeyShareClientHello (RFC 8446 §4.2.8): client_shares<0..2^16-1>, each a group and its
+    key_exchange<1..2^16-1>; the same bytes as ``X.KeyShareClientHello(...).encode()``."""
+    entries = b"".join([_EXT_HEADER.pack(group, len(share.public_bytes())) + share.public_bytes()
+                        for group, share in shares.items()])
+    return _U16.pack(len(entries)) + entries
+
+
+def _encode_hello(template: HelloTemplate, random: bytes, session_id: bytes,
+                  server_name: bytes | None, key_share: bytes | None) -> bytes:
+    """The framed ClientHello (RFC 8446 §4.1.2) that ``ClientHello.to_bytes()`` makes for
+    these fields and extensions (server_name, the template's, key_share): only the random,
+    the session id and the two per-connection extensions are encoded per handshake."""
+    block = template.config_block
+    if server_name is not None:
+        block = _EXT_HEADER.pack(E.server_name, len(server_name)) + server_name + block
+    if key_share is not None:
+        block += _EXT_HEADER.pack(E.key_share, len(key_share)) + key_share
+    if len(block) > 0xFFFF:  # as the Writer refuses it
+        raise ValueError(f"{len(block)} bytes do not fit a 2-byte length prefix")
+    body = b"".join((b"\x03\x03", random, U8[len(session_id)], session_id,
+                     template.suites_block, b"\x01\x00", _U16.pack(len(block)), block))
+    return frame_handshake(HT.CLIENT_HELLO, body)
+
 
 
 def hello_template(cfg: ClientConfig) -> HelloTemplate:
@@ -495,8 +545,19 @@ def _build_hello_template(cfg: ClientConfig) -> HelloTemplate:
     if cfg.post_handshake_auth and cfg.credentials:
         exts.append((E.post_handshake_auth, b""))
     exts.append((E.supported_versions, X.SupportedVersionsClient(versions).encode()))
-    return HelloTemplate(tuple(versions), tuple(suites),
-                         tuple((int(t), data) for t, data in exts))
+    config_extensions = tuple((int(t), data) for t, data in exts)
+    return HelloTemplate(
+        tuple(versions), tuple(suites), config_extensions,
+        suites_block=_U16.pack(2 * len(suites)) + b"".join(_U16.pack(s) for s in suites),
+        config_block=b"".join(_EXT_HEADER.pack(t, len(data)) + data
+                              for t, data in config_extensions))
+
+
+@functools.lru_cache(maxsize=64)
+def _server_name_extension(host_name: str) -> bytes:
+    """server_name's extension_data naming *host_name* (RFC 6066 §3): the same on every
+    connection to that host, so encoded once per name."""
+    return X.ServerNameList([host_name]).encode()
 
 
 def choose_client_credential(credentials: tuple[Credential, ...],
@@ -504,9 +565,9 @@ def choose_client_credential(credentials: tuple[Credential, ...],
     """A credential whose key can sign with a scheme the server accepts, preferring one issued
     under an authority the server named (RFC 8446 §4.2.4)."""
     from lucidtls.handshake.negotiate import choose_signature_scheme
-    sa = cr.view(X.SignatureAlgorithms)
+    sa = view_repeated(cr, X.SignatureAlgorithms)
     schemes = sa.schemes if sa is not None else []
-    cas = cr.view(X.CertificateAuthorities)
+    cas = view_repeated(cr, X.CertificateAuthorities)
     names = set(cas.authorities) if cas is not None else set()
     ordered = list(credentials)
     if names:

@@ -26,11 +26,15 @@ from lucidtls.handshake.common import (
     Message,
     Procedure,
     certificate_message,
+    certificate_verify_message,
     check_extensions,
     decode,
+    decode_repeated,
+    expect,
     parse_certificates,
     require,
     verify_peer_chain,
+    view_in,
 )
 from lucidtls.info import ConnectionInfo
 from lucidtls.pki.parsed import public_key
@@ -51,7 +55,6 @@ from lucidtls.wire.messages import (
     DOWNGRADE_TLS12,
     Certificate12,
     CertificateRequest12,
-    CertificateVerify,
     ClientKeyExchangeECDHE,
     ClientKeyExchangeRSA,
     Finished,
@@ -146,10 +149,10 @@ class Client12:
                     "TLS 1.2 ServerHello carries the TLS 1.3 downgrade sentinel "
                     "(RFC 8446 §4.1.3): an attacker may have removed TLS 1.3 from our hello")
         suite = SUITES.get(sh.cipher_suite)
-        require(suite is not None and sh.cipher_suite in hs.client_hello.cipher_suites
-                and suite.version == ProtocolVersion.TLS1_2, A.illegal_parameter,
-                f"server selected cipher suite 0x{sh.cipher_suite:04x}, which we did not "
-                "offer for TLS 1.2")
+        if not (suite is not None and sh.cipher_suite in hs.client_hello.cipher_suites
+                and suite.version == ProtocolVersion.TLS1_2):
+            raise alert_error(A.illegal_parameter, f"server selected cipher suite "
+                              f"0x{sh.cipher_suite:04x}, which we did not offer for TLS 1.2")
         assert suite is not None
         require(sh.legacy_compression_method == 0, A.illegal_parameter,
                 "ServerHello selected a compression method")
@@ -157,23 +160,26 @@ class Client12:
         offered = hs.offered_exts | ({int(E.renegotiation_info)} if _SCSV_RENEGOTIATION in
                                      hs.client_hello.cipher_suites else set())
         check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "TLS 1.2 ServerHello", offered)
+        # The extensions are read one by one below; a server sends the same values on every
+        # handshake, so each is parsed once per distinct value (common.view_in).
+        exts = dict(sh.extensions)
         # RFC 5746 §3.4: in an initial handshake the extension must be empty.
-        ri = sh.view(X.RenegotiationInfo)
+        ri = view_in(exts, X.RenegotiationInfo)
         require(ri is None or ri.renegotiated_connection == b"", A.handshake_failure,
                 "ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
-        self.ems = sh.has_ext(E.extended_master_secret)
+        self.ems = E.extended_master_secret in exts
         if self.ems:
-            sh.view(X.ExtendedMasterSecret)
+            view_in(exts, X.ExtendedMasterSecret)
         # RFC 7627 §5.3: without it the master secret is not bound to this handshake.
         require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
                 "server does not support the extended master secret (RFC 7627), "
                 "which we require")
-        pf = sh.view(X.ECPointFormats)
+        pf = view_in(exts, X.ECPointFormats)
         require(pf is None or 0 in pf.formats, A.illegal_parameter,
                 "server ec_point_formats lacks uncompressed (RFC 8422 §5.2)")
-        if sh.has_ext(E.server_name):
-            sh.view(X.ServerNameAck)
-        alpn = sh.view(X.ALPN)
+        if E.server_name in exts:
+            view_in(exts, X.ServerNameAck)
+        alpn = view_in(exts, X.ALPN)
         if alpn is not None:
             hs.alpn = negotiate.accept_alpn(alpn.protocols, cfg.alpn_protocols)
         self.suite = hs.suite = suite
@@ -184,17 +190,18 @@ class Client12:
     # --- server Certificate (RFC 5246 §7.4.2) ---------------------------------------------
     def read_server_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield Expect((HT.CERTIFICATE,))
-        cert: Certificate12 = decode(Certificate12, msg.body)
+        msg: Message = yield expect(HT.CERTIFICATE)
+        cert: Certificate12 = decode_repeated(Certificate12, msg.body)
         require(len(cert.certificate_list) > 0, A.decode_error,
                 "server sent an empty Certificate message")
         hs.peer_chain = parse_certificates(cert.certificate_list)
-        self.io.trace("certificate", chain=hs.peer_chain)
+        if self.io.tracing:
+            self.io.trace("certificate", chain=hs.peer_chain)
         # RFC 5246 §7.4.2: the key must suit the suite's key exchange / authentication.
         leaf_auth = _key_auth(public_key(hs.peer_chain[0]))
-        require(leaf_auth == self.suite_.auth, A.unsupported_certificate,
-                f"server certificate has a {leaf_auth} key, but {self.suite_.name} needs "
-                f"{self.suite_.auth}")
+        if leaf_auth != self.suite_.auth:
+            raise alert_error(A.unsupported_certificate, f"server certificate has a {leaf_auth} "
+                              f"key, but {self.suite_.name} needs {self.suite_.auth}")
         name = hs.server_name if cfg.check_hostname else None
 
         def builtin() -> VerifiedChain:
@@ -212,7 +219,7 @@ class Client12:
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
     def read_server_key_exchange(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield Expect((HT.SERVER_KEY_EXCHANGE,))
+        msg: Message = yield expect(HT.SERVER_KEY_EXCHANGE)
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
         if not (ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups):
             raise alert_error(A.illegal_parameter,
@@ -232,11 +239,11 @@ class Client12:
 
     # --- CertificateRequest, ServerHelloDone (RFC 5246 §7.4.4, §7.4.5) -------------------
     def read_certificate_request_and_done(self) -> Step:
-        msg: Message = yield Expect((HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE))
+        msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE)
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
-            self.cert_request = decode(CertificateRequest12, msg.body)
+            self.cert_request = decode_repeated(CertificateRequest12, msg.body)
             self.hs.transcript.add(msg.raw)
-            msg = yield Expect((HT.SERVER_HELLO_DONE,))
+            msg = yield expect(HT.SERVER_HELLO_DONE)
         decode(ServerHelloDone, msg.body)
         self.hs.transcript.add(msg.raw)
         return None
@@ -286,7 +293,8 @@ class Client12:
         hs = self.hs
         # Signed: all handshake messages so far (not a hash of them).
         signature = self.io.sign(scheme, cred.private_key, hs.transcript.all_bytes())
-        hs.transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
+        hs.transcript.add(self.io.send_message(
+            certificate_verify_message(self.io, scheme, signature)))
         hs.client_auth = True
         self.io.trace("client_auth", outcome="sent", scheme=scheme,
                       subject=cred.chain[0].subject.rfc4514_string())
@@ -300,21 +308,24 @@ class Client12:
         io.install_12("write", suite, client_key, client_iv)
         verify_data = prf.finished(b"client finished", hs.transcript.digest())
         hs.transcript.add(io.send_message(Finished(verify_data)))
-        io.trace("finished", sender="client", verify_data=verify_data)
+        if io.tracing:
+            io.trace("finished", sender="client", verify_data=verify_data)
 
     def read_server_finished(self, prf: ks.Prf12) -> Step:
         hs, io, suite = self.hs, self.io, self.suite_
-        yield Expect((CHANGE_CIPHER_SPEC,))
+        yield expect(CHANGE_CIPHER_SPEC)
         io.install_12("read", suite, self.server_key, self.server_iv)
-        msg: Message = yield Expect((HT.FINISHED,))
+        msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = prf.finished(b"server finished", hs.transcript.digest())
-        require(len(fin.verify_data) == len(expected), A.decode_error,
-                f"server Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
+        if len(fin.verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"server Finished is {len(fin.verify_data)} "
+                              f"bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "server Finished does not match the transcript")
         hs.transcript.add(msg.raw)
-        io.trace("finished", sender="server", verify_data=fin.verify_data)
+        if io.tracing:
+            io.trace("finished", sender="server", verify_data=fin.verify_data)
         return None
 
     def result(self, master: bytes) -> HandshakeResult:

@@ -3,8 +3,10 @@ and the checks that both roles and both versions make the same way."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from collections.abc import Callable, Generator, Iterable, Sequence
+import struct
+from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
@@ -14,7 +16,15 @@ from cryptography import x509
 from lucidtls.errors import CertificateError, DecodeError, ProtocolError, alert_error
 from lucidtls.pki.parsed import load_certificate
 from lucidtls.wire.enums import AlertDescription, ExtensionType, HandshakeType, describe
-from lucidtls.wire.messages import Certificate12, Certificate13, CertificateEntry, Encoded
+from lucidtls.wire.messages import (
+    Certificate12,
+    Certificate13,
+    CertificateEntry,
+    CertificateVerify,
+    Encoded,
+    ServerHello,
+    frame_handshake,
+)
 
 if TYPE_CHECKING:
     from lucidtls.config import VerifyCallback
@@ -22,6 +32,7 @@ if TYPE_CHECKING:
     from lucidtls.info import ConnectionInfo
     from lucidtls.pki.credentials import Credential
     from lucidtls.pki.trust import TrustStore, VerifiedChain
+    from lucidtls.wire.extensions import V
 
 
 # Pseudo message type a TLS 1.2 procedure expects for the peer's ChangeCipherSpec record
@@ -47,6 +58,13 @@ class Expect:
     def describe(self) -> str:
         return " or ".join("ChangeCipherSpec" if t == CHANGE_CIPHER_SPEC else
                            describe(HandshakeType, t) for t in self.types)
+
+
+@functools.cache
+def expect(*types: int) -> Expect:
+    """``Expect(types)``: one shared object per set of types (an Expect is immutable, and a
+    handshake yields about six), built the first time it is asked for."""
+    return Expect(types)
 
 
 T = TypeVar("T")
@@ -106,10 +124,55 @@ def certificate_message(io: HandshakeIO, cred: Credential, tls13: bool,
     if io.reshaping or context:
         return build()
     key = "certificate13" if tls13 else "certificate12"
-    raw = cred.encoded.get(key)
-    if raw is None:
-        raw = cred.encoded[key] = build().to_bytes()
-    return Encoded(raw)
+    encoded = cred.encoded.get(key)
+    if encoded is None:
+        encoded = cred.encoded[key] = Encoded(build().to_bytes())
+    return encoded
+
+
+def preencoded(io: HandshakeIO, config: object, key: Hashable, build: Callable[[], Any]) -> Any:
+    """The message *build* makes, for a message that depends only on the (frozen) *config* and
+    on *key*: encoded the first time, kept on the configuration, then sent pre-framed. A hook
+    that may reshape messages gets a freshly built message object instead."""
+    if io.reshaping:
+        return build()
+    cache: dict[Hashable, Encoded] | None = config.__dict__.get("_preencoded")
+    if cache is None:
+        cache = {}
+        object.__setattr__(config, "_preencoded", cache)
+    encoded = cache.get(key)
+    if encoded is None:
+        encoded = cache[key] = Encoded(build().to_bytes())
+    return encoded
+
+
+# For messages the procedures encode themselves (the ClientHello, the ServerHello,
+# CertificateVerify): the same bytes the message objects encode, with fewer steps.
+U8 = [bytes((n,)) for n in range(256)]  # a one-byte length
+U16 = struct.Struct(">H")
+U16_PAIR = struct.Struct(">HH")  # an extension's type and length; a scheme and its length
+
+
+def certificate_verify_message(io: HandshakeIO, scheme: int, signature: bytes) -> Any:
+    """CertificateVerify (RFC 8446 §4.4.3, RFC 5246 §7.4.8): its algorithm and its
+    signature<0..2^16-1>, framed; the message object when a hook may reshape messages."""
+    if io.reshaping or len(signature) > 0xFFFF:
+        return CertificateVerify(scheme, signature)
+    return Encoded(frame_handshake(HandshakeType.CERTIFICATE_VERIFY,
+                                   U16_PAIR.pack(scheme, len(signature)) + signature))
+
+
+def server_hello_message(io: HandshakeIO, random: bytes, session_id: bytes, cipher_suite: int,
+                         extensions: list[tuple[int, bytes]]) -> Any:
+    """A ServerHello (RFC 8446 §4.1.3, RFC 5246 §7.4.1.3): the bytes ``ServerHello(...)
+    .to_bytes()`` makes, encoded directly; the message object when a hook may reshape it."""
+    if io.reshaping:
+        return ServerHello(random=random, legacy_session_id_echo=session_id,
+                           cipher_suite=cipher_suite, extensions=extensions)
+    block = b"".join([U16_PAIR.pack(t, len(data)) + data for t, data in extensions])
+    return Encoded(frame_handshake(HandshakeType.SERVER_HELLO, b"".join((
+        b"\x03\x03", random, U8[len(session_id)], session_id, U16.pack(cipher_suite), b"\x00",
+        U16.pack(len(block)), block))))
 
 
 def decode(cls: Any, body: bytes) -> Any:
@@ -120,6 +183,39 @@ def decode(cls: Any, body: bytes) -> Any:
         raise
     except (ValueError, IndexError, UnicodeDecodeError) as exc:
         raise DecodeError(f"malformed {cls.__name__}: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=64)
+def decode_repeated(cls: Any, body: bytes) -> Any:
+    """``decode(cls, body)`` for a message a peer sends byte for byte the same on every
+    handshake (its Certificate, a server's EncryptedExtensions and CertificateRequest): a
+    returning peer's message is decoded once, as its certificates are parsed once
+    (``pki.parsed``). Decoding is a pure function of the bytes; every check the handshake
+    makes on the message still runs each time, and a malformed message is refused each time
+    (exceptions are not cached). The decoded object is shared, so it is never modified."""
+    return decode(cls, body)
+
+
+def view_repeated(msg: Any, view_cls: type[V]) -> V | None:
+    """``msg.view(view_cls)`` for an extension a peer sends the same on every handshake (the
+    requests and acknowledgements in decode_repeated's messages, a ServerHello's version):
+    parsed once per distinct extension_data (a pure function of the bytes, as above)."""
+    data = msg.ext(view_cls.ext_type)
+    return None if data is None else parse_view(view_cls, data)
+
+
+def view_in(extensions: dict[int, bytes], view_cls: type[V]) -> V | None:
+    """``msg.view(view_cls)`` over ``dict(msg.extensions)`` (for a message whose extensions
+    are read several times), each parsed once per distinct value (parse_view)."""
+    data = extensions.get(view_cls.ext_type)
+    return None if data is None else parse_view(view_cls, data)
+
+
+@functools.lru_cache(maxsize=128)
+def parse_view(view_cls: type[V], data: bytes) -> V:
+    """``view_cls.decode(data)``, once per distinct extension_data: for extensions a peer
+    sends the same on every connection (never for key shares, new each time)."""
+    return view_cls.decode(data)
 
 
 def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: AbstractSet[int],

@@ -14,16 +14,22 @@ from lucidtls.crypto.suites import Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
-    Expect,
+    U16_PAIR,
     HandshakeIO,
     HandshakeResult,
     Message,
     Procedure,
     Step,
     certificate_message,
+    certificate_verify_message,
     decode,
+    decode_repeated,
+    expect,
     parse_certificates,
+    parse_view,
+    preencoded,
     require,
+    server_hello_message,
     verify_peer_chain,
 )
 from lucidtls.handshake.transcript import Transcript
@@ -54,12 +60,14 @@ if TYPE_CHECKING:
     from lucidtls.config import ClientHelloInfo, ServerConfig
     from lucidtls.pki.credentials import Credential
     from lucidtls.pki.trust import VerifiedChain
+    from lucidtls.wire.extensions import V
 
 A = AlertDescription
 E = ExtensionType
 HT = HandshakeType
 TLS13 = int(ProtocolVersion.TLS1_3)
 TLS12 = int(ProtocolVersion.TLS1_2)
+_SELECTED_TLS13 = X.SupportedVersionsServer(TLS13).encode()  # RFC 8446 §4.2.1
 
 
 class ServerHandshake:
@@ -85,6 +93,7 @@ class ServerHandshake:
         self.client_auth = False
         self.client_random = b""
         self.server_random = b""
+        self.client_exts: dict[int, bytes] = {}  # the ClientHello's, by type
         self.needs_retry = False
         self.sent_ccs = False
 
@@ -118,19 +127,29 @@ class ServerHandshake:
 
     # --- ClientHello (RFC 8446 §4.1.2) ----------------------------------------------------
     def read_client_hello(self) -> Step[tuple[ClientHello, bytes]]:
-        msg: Message = yield Expect((HT.CLIENT_HELLO,))
+        msg: Message = yield expect(HT.CLIENT_HELLO)
         ch: ClientHello = decode(ClientHello, msg.body)
         self.client_hello = ch
+        self.client_exts = dict(ch.extensions)  # decode refused duplicates
         self.client_random = ch.random
-        sni = ch.view(X.ServerNameList)
+        sni = self.view(X.ServerNameList)
         self.server_name = sni.host_names[0] if sni is not None and sni.host_names else None
         return ch, msg.raw
 
+    def view(self, view_cls: type[V]) -> V | None:
+        """The ClientHello's extension parsed with *view_cls* (strict), or ``None`` when absent:
+        ``ch.view``, but looked up in a dict (half a dozen of a dozen are read), and parsed
+        once per distinct extension_data (common.parse_view): a client sends the same
+        server_name, versions, groups, schemes and ALPN list on every connection. Its key
+        shares are new each time, so choose_parameters parses those directly."""
+        data = self.client_exts.get(view_cls.ext_type)  # common.view_in, without its frame
+        return None if data is None else parse_view(view_cls, data)
+
     def choose_version(self, ch: ClientHello) -> int:
-        enabled = [int(v) for v in self.config.versions]
-        sv = ch.view(X.SupportedVersionsClient)
+        enabled = self.config.versions
+        sv = self.view(X.SupportedVersionsClient)
         if sv is not None:
-            offered = [v for v in sv.versions]
+            offered = list(sv.versions)
         else:
             # RFC 8446 §4.2.1: without supported_versions the client speaks at most
             # legacy_version, which must then be TLS 1.2 for us.
@@ -142,7 +161,8 @@ class ServerHandshake:
             raise alert_error(A.protocol_version,
                               f"client offers {names}; we support "
                               f"{', '.join(version_label(v) for v in enabled)}")
-        self.io.trace("version", offered=offered, chosen=version)
+        if self.io.tracing:
+            self.io.trace("version", offered=offered, chosen=version)
         return version
 
     def choose_parameters(self, ch: ClientHello) -> None:
@@ -158,8 +178,9 @@ class ServerHandshake:
                               f"offers {describe_list(CipherSuite, ch.cipher_suites)})")
         self.suite = suite
 
-        groups = ch.view(X.SupportedGroups)
-        shares = ch.view(X.KeyShareClientHello)
+        groups = self.view(X.SupportedGroups)
+        shares_data = self.client_exts.get(E.key_share)
+        shares = None if shares_data is None else X.KeyShareClientHello.decode(shares_data)
         require(groups is not None, A.missing_extension, "ClientHello has no supported_groups")
         require(shares is not None, A.missing_extension, "ClientHello has no key_share")
         assert groups is not None and shares is not None
@@ -176,12 +197,12 @@ class ServerHandshake:
         assert group is not None
         self.group, self.needs_retry = group, retry
 
-        sigalgs = ch.view(X.SignatureAlgorithms)
+        sigalgs = self.view(X.SignatureAlgorithms)
         require(sigalgs is not None, A.missing_extension,
                 "ClientHello has no signature_algorithms (RFC 8446 §4.2.3)")
         assert sigalgs is not None
         self.credential, self.signature_scheme = self.select_credential(ch, sigalgs.schemes)
-        alpn = ch.view(X.ALPN)
+        alpn = self.view(X.ALPN)
         self.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
 
     def select_credential(self, ch: ClientHello, schemes: list[int]) -> tuple[Credential, int]:
@@ -199,10 +220,10 @@ class ServerHandshake:
 
     def hello_info(self, ch: ClientHello) -> ClientHelloInfo:
         from lucidtls.config import ClientHelloInfo
-        groups = ch.view(X.SupportedGroups)
-        sig = ch.view(X.SignatureAlgorithms)
-        alpn = ch.view(X.ALPN)
-        sv = ch.view(X.SupportedVersionsClient)
+        groups = self.view(X.SupportedGroups)
+        sig = self.view(X.SignatureAlgorithms)
+        alpn = self.view(X.ALPN)
+        sv = self.view(X.SupportedVersionsClient)
         return ClientHelloInfo(
             server_name=self.server_name, cipher_suites=tuple(ch.cipher_suites),
             groups=tuple(groups.groups) if groups else (),
@@ -216,7 +237,7 @@ class ServerHandshake:
         assert group is not None
         hrr = ServerHello(random=HRR_RANDOM, legacy_session_id_echo=ch1.legacy_session_id,
                           cipher_suite=int(suite.id), extensions=[
-                              (E.supported_versions, X.SupportedVersionsServer(TLS13).encode()),
+                              (E.supported_versions, _SELECTED_TLS13),
                               (E.key_share, X.KeyShareHelloRetryRequest(group).encode())])
         self.transcript.start(suite.hash)
         self.transcript.replace_with_message_hash()
@@ -227,7 +248,7 @@ class ServerHandshake:
             self.sent_ccs = True
         self.io.trace("hello_retry", group=group)
 
-        msg: Message = yield Expect((HT.CLIENT_HELLO,))
+        msg: Message = yield expect(HT.CLIENT_HELLO)
         ch2: ClientHello = decode(ClientHello, msg.body)
         # RFC 8446 §4.1.2: the second hello repeats the first, with the new key share.
         require(ch2.random == ch1.random and ch2.legacy_session_id == ch1.legacy_session_id
@@ -242,6 +263,7 @@ class ServerHandshake:
                 "second ClientHello must carry exactly one key share, for the requested group")
         self.client_shares = shares
         self.client_hello = ch2
+        self.client_exts = dict(ch2.extensions)
         self.transcript.add(msg.raw)
         return ch2
 
@@ -255,37 +277,44 @@ class ServerHandshake:
         server_share, shared_secret = server_key_share(
             group, client_share, private_bytes=io.key_share_private(group))
         self.server_random = io.random(32)
-        sh = ServerHello(random=self.server_random, legacy_session_id_echo=ch.legacy_session_id,
-                         cipher_suite=int(suite.id), extensions=[
-                             (E.key_share, X.KeyShareServerHello(
-                                 X.KeyShareEntry(group, server_share)).encode()),
-                             (E.supported_versions, X.SupportedVersionsServer(TLS13).encode())])
+        sh = server_hello_message(io, self.server_random, ch.legacy_session_id, int(suite.id), [
+            # KeyShareServerHello (RFC 8446 §4.2.8): group, key_exchange<1..2^16-1>
+            (E.key_share, U16_PAIR.pack(group, len(server_share)) + server_share),
+            (E.supported_versions, _SELECTED_TLS13)])
         if not self.hello_retry:
             self.transcript.start(suite.hash)
         self.transcript.add(io.send_message(sh))
         io.set_version(TLS13)
         if ch.legacy_session_id and not self.hello_retry:
             io.send_ccs()  # RFC 8446 Appendix D.4
-        io.trace("key_share", group=group, client_share_len=len(client_share),
-                 server_share_len=len(server_share), shared_secret_len=len(shared_secret))
+        if io.tracing:
+            io.trace("key_share", group=group, client_share_len=len(client_share),
+                     server_share_len=len(server_share), shared_secret_len=len(shared_secret))
 
         hs = ks.EarlySecret(suite.hash).handshake(shared_secret)
         th = self.transcript.digest()
-        self.client_hs_secret = hs.client_handshake_traffic_secret(th)
-        self.server_hs_secret = hs.server_handshake_traffic_secret(th)
+        self.client_hs_secret, self.server_hs_secret = hs.traffic_secrets(th)
         io.install_13("write", suite, self.server_hs_secret, "SERVER_HANDSHAKE_TRAFFIC_SECRET")
         io.install_13("read", suite, self.client_hs_secret, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
         return hs
 
     # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
     def send_encrypted_extensions(self, ch: ClientHello) -> None:
-        exts: list[tuple[int, bytes]] = []
-        if self.server_name is not None:
-            exts.append((E.server_name, b""))  # RFC 6066 §3: an empty acknowledgement
-        if self.alpn is not None:
-            exts.append((E.application_layer_protocol_negotiation,
-                         X.ALPN([self.alpn.encode()]).encode()))
-        self.transcript.add(self.io.send_message(EncryptedExtensions(exts)))
+        # It depends on whether the client sent SNI and on the protocol chosen among our own:
+        # a handful of messages per configuration, each encoded once.
+        acknowledge_sni, alpn = self.server_name is not None, self.alpn
+
+        def build() -> EncryptedExtensions:
+            exts: list[tuple[int, bytes]] = []
+            if acknowledge_sni:
+                exts.append((E.server_name, b""))  # RFC 6066 §3: an empty acknowledgement
+            if alpn is not None:
+                exts.append((E.application_layer_protocol_negotiation,
+                             X.ALPN([alpn.encode()]).encode()))
+            return EncryptedExtensions(exts)
+
+        self.transcript.add(self.io.send_message(preencoded(
+            self.io, self.config, ("encrypted_extensions", acknowledge_sni, alpn), build)))
 
     def certificate_request_extensions(self) -> list[tuple[int, bytes]]:
         """RFC 8446 §4.3.2: the schemes we verify, and the CAs we trust for clients. They
@@ -307,8 +336,9 @@ class ServerHandshake:
         return exts
 
     def send_certificate_request(self) -> None:
-        self.transcript.add(self.io.send_message(
-            CertificateRequest13(b"", self.certificate_request_extensions())))
+        self.transcript.add(self.io.send_message(preencoded(
+            self.io, self.config, "certificate_request",
+            lambda: CertificateRequest13(b"", self.certificate_request_extensions()))))
 
     def send_certificate_and_verify(self) -> None:
         cred, scheme = self.credential, self.signature_scheme
@@ -316,19 +346,19 @@ class ServerHandshake:
         self.transcript.add(self.io.send_message(certificate_message(self.io, cred, tls13=True)))
         content = signatures.certificate_verify_input(self.transcript.digest(), server=True)
         signature = self.io.sign(scheme, cred.private_key, content)
-        self.transcript.add(self.io.send_message(CertificateVerify(scheme, signature)))
+        self.transcript.add(self.io.send_message(
+            certificate_verify_message(self.io, scheme, signature)))
 
     def send_finished(self, hs: ks.HandshakeSecret) -> tuple[bytes, bytes, bytes]:
         suite, io = self.suite_, self.io
         verify_data = ks.finished_verify_data(suite.hash, self.server_hs_secret,
                                               self.transcript.digest())
         self.transcript.add(io.send_message(Finished(verify_data)))
-        io.trace("finished", sender="server", verify_data=verify_data)
+        if io.tracing:
+            io.trace("finished", sender="server", verify_data=verify_data)
         master = hs.master()
         th = self.transcript.digest()  # ClientHello..server Finished
-        server_app = master.server_application_traffic_secret_0(th)
-        client_app = master.client_application_traffic_secret_0(th)
-        exporter = master.exporter_master_secret(th)
+        client_app, server_app, exporter = master.application_secrets(th)
         io.install_13("write", suite, server_app, "SERVER_TRAFFIC_SECRET_0")
         io.log_secret("EXPORTER_SECRET", exporter)
         self.master = master
@@ -337,8 +367,8 @@ class ServerHandshake:
     # --- client authentication (RFC 8446 §4.4.2) ------------------------------------------
     def read_client_certificate(self, context: bytes = b"", required: bool | None = None
                                 ) -> Step[None]:
-        msg: Message = yield Expect((HT.CERTIFICATE,))
-        cert: Certificate13 = decode(Certificate13, msg.body)
+        msg: Message = yield expect(HT.CERTIFICATE)
+        cert: Certificate13 = decode_repeated(Certificate13, msg.body)
         require(cert.certificate_request_context == context, A.illegal_parameter,
                 "client Certificate does not echo our certificate_request_context")
         self.transcript.add(msg.raw)
@@ -350,7 +380,8 @@ class ServerHandshake:
             self.io.trace("client_auth", outcome="no certificate")
             return None
         self.peer_chain = parse_certificates([e.cert_data for e in cert.certificate_list])
-        self.io.trace("certificate", chain=self.peer_chain)
+        if self.io.tracing:
+            self.io.trace("certificate", chain=self.peer_chain)
         yield from self.verify_client_chain_and_signature()
         return None
 
@@ -365,7 +396,7 @@ class ServerHandshake:
         self.verified, self.verification = verify_peer_chain(
             self.peer_chain, verify=builtin, callback=cfg.verify_callback, skip=False,
             io=self.io)
-        msg: Message = yield Expect((HT.CERTIFICATE_VERIFY,))
+        msg: Message = yield expect(HT.CERTIFICATE_VERIFY)
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         if cv.algorithm not in cfg.signature_schemes or \
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
@@ -394,7 +425,7 @@ class ServerHandshake:
                 CertificateRequest13(context, self.certificate_request_extensions())))
             self.client_auth = False
             yield from self.read_client_certificate(context, required)
-            msg: Message = yield Expect((HT.FINISHED,))
+            msg: Message = yield expect(HT.FINISHED)
             fin: Finished = decode(Finished, msg.body)
             expected = ks.finished_verify_data(self.suite_.hash, client_app_secret(),
                                                self.transcript.digest())
@@ -409,7 +440,7 @@ class ServerHandshake:
                                        "client_auth": self.client_auth})
 
     def read_client_finished(self) -> Step[None]:
-        msg: Message = yield Expect((HT.FINISHED,))
+        msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = ks.finished_verify_data(self.suite_.hash, self.client_hs_secret,
                                            self.transcript.digest())
@@ -420,7 +451,8 @@ class ServerHandshake:
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "client Finished does not match the transcript")
         self.transcript.add(msg.raw)
-        self.io.trace("finished", sender="client", verify_data=fin.verify_data)
+        if self.io.tracing:
+            self.io.trace("finished", sender="client", verify_data=fin.verify_data)
         self._resumption = (self.master, self.transcript.digest())
         return None
 

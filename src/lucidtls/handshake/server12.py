@@ -27,8 +27,11 @@ from lucidtls.handshake.common import (
     Procedure,
     certificate_message,
     decode,
+    decode_repeated,
+    expect,
     parse_certificates,
     require,
+    server_hello_message,
     verify_peer_chain,
 )
 from lucidtls.info import ConnectionInfo
@@ -101,8 +104,8 @@ class Server12:
     def __init__(self, hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> None:
         self.hs, self.ch, self.raw = hs, ch, raw
         self.io, self.config = hs.io, hs.config
-        require(version == TLS12, A.protocol_version,
-                f"version 0x{version:04x} is not implemented")
+        if version != TLS12:
+            raise alert_error(A.protocol_version, f"version 0x{version:04x} is not implemented")
         self.suite: Suite | None = None
         self.group: int | None = None
         self.credential: Credential | None = None
@@ -147,7 +150,7 @@ class Server12:
         ch, cfg = self.ch, self.config
         # RFC 7507 §3: a fallback retry while we support something higher is an attack.
         if _SCSV_FALLBACK in ch.cipher_suites:
-            sv = ch.view(X.SupportedVersionsClient)
+            sv = self.hs.view(X.SupportedVersionsClient)
             client_max = max((v for v in sv.versions if v <= TLS13), default=0) if sv \
                 else ch.legacy_version
             ours = max(int(v) for v in cfg.versions)
@@ -160,34 +163,34 @@ class Server12:
         require(0 in ch.legacy_compression_methods, A.illegal_parameter,
                 "ClientHello compression methods do not include null (0)")
         # RFC 5746 §3.6: the signal is the SCSV or an empty renegotiation_info.
-        ri = ch.view(X.RenegotiationInfo)
+        ri = self.hs.view(X.RenegotiationInfo)
         if ri is not None:
             require(ri.renegotiated_connection == b"", A.handshake_failure,
                     "initial ClientHello carries a non-empty renegotiation_info (RFC 5746 §3.6)")
         self.secure_renegotiation = ri is not None or _SCSV_RENEGOTIATION in ch.cipher_suites
         # RFC 7627 §5.3: without extended_master_secret the handshake is not bound to the
         # session (triple handshake); refused unless configured otherwise.
-        self.ems = ch.has_ext(E.extended_master_secret)
+        self.ems = E.extended_master_secret in self.hs.client_exts
         if self.ems:
-            ch.view(X.ExtendedMasterSecret)
+            self.hs.view(X.ExtendedMasterSecret)
         require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
                 "client does not support the extended master secret (RFC 7627), "
                 "which this server requires")
         # RFC 8422 §5.1.2: the uncompressed point format is mandatory when the list is sent.
-        pf = ch.view(X.ECPointFormats)
+        pf = self.hs.view(X.ECPointFormats)
         require(pf is None or 0 in pf.formats, A.illegal_parameter,
                 "ec_point_formats does not include uncompressed (0)")
 
     # --- suite, group, credential, ALPN ---------------------------------------------------
     def choose_parameters(self) -> None:
         ch, cfg, hs = self.ch, self.config, self.hs
-        groups_ext = ch.view(X.SupportedGroups)
+        groups_ext = hs.view(X.SupportedGroups)
         # RFC 8422 §4: without supported_groups any curve may be used; we pick P-256.
         client_groups = groups_ext.groups if groups_ext is not None \
             else [int(NamedGroup.secp256r1)]
         self.group = next((int(g) for g in cfg.groups
                            if g in TLS12_GROUPS and g in client_groups), None)
-        sigalgs = ch.view(X.SignatureAlgorithms)
+        sigalgs = hs.view(X.SignatureAlgorithms)
         # RFC 5246 §7.4.1.4.1: without the extension the client accepts only SHA-1
         # signatures, which we do not make.
         self.client_schemes = sigalgs.schemes if sigalgs is not None else []
@@ -209,7 +212,7 @@ class Server12:
         self.credential, self.signature_scheme = pick
         if suite.kx != "ECDHE":
             self.group = None
-        alpn = ch.view(X.ALPN)
+        alpn = hs.view(X.ALPN)
         hs.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
 
     def suite_fits(self, suite: Suite) -> bool:
@@ -250,7 +253,7 @@ class Server12:
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
     def send_server_hello(self) -> None:
-        ch, hs, io, suite, cfg = self.ch, self.hs, self.io, self.suite_, self.config
+        hs, io, suite, cfg = self.hs, self.io, self.suite_, self.config
         server_random = io.random(32)
         if TLS13 in cfg.versions:
             # RFC 8446 §4.1.3: a TLS 1.3 server negotiating 1.2 says so in the last 8 bytes.
@@ -263,14 +266,13 @@ class Server12:
             exts.append((E.extended_master_secret, b""))
         if hs.server_name is not None:
             exts.append((E.server_name, b""))  # RFC 6066 §3
-        if suite.kx == "ECDHE" and ch.has_ext(E.ec_point_formats):
+        if suite.kx == "ECDHE" and E.ec_point_formats in hs.client_exts:
             exts.append((E.ec_point_formats, _UNCOMPRESSED_ONLY))  # RFC 8422 §5.2
         if hs.alpn is not None:
             exts.append((E.application_layer_protocol_negotiation,
                          X.ALPN([hs.alpn.encode()]).encode()))
         # No session id: we do not resume (RFC 5246 §7.4.1.3 allows an empty one).
-        sh = ServerHello(random=server_random, legacy_session_id_echo=b"",
-                         cipher_suite=int(suite.id), extensions=exts)
+        sh = server_hello_message(io, server_random, b"", int(suite.id), exts)
         hs.suite = suite
         hs.transcript.start(suite.hash)
         raw = io.send_message(sh)
@@ -306,8 +308,8 @@ class Server12:
     # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
     def read_client_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield Expect((HT.CERTIFICATE,))
-        cert: Certificate12 = decode(Certificate12, msg.body)
+        msg: Message = yield expect(HT.CERTIFICATE)
+        cert: Certificate12 = decode_repeated(Certificate12, msg.body)
         hs.transcript.add(msg.raw)
         if not cert.certificate_list:
             # TLS 1.2 has no certificate_required alert; RFC 5246 §7.4.6 names this one.
@@ -316,7 +318,8 @@ class Server12:
             self.io.trace("client_auth", outcome="no certificate")
             return None
         hs.peer_chain = parse_certificates(cert.certificate_list)
-        self.io.trace("certificate", chain=hs.peer_chain)
+        if self.io.tracing:
+            self.io.trace("certificate", chain=hs.peer_chain)
 
         def builtin() -> VerifiedChain:
             from lucidtls.pki.trust import verify_client_chain
@@ -334,7 +337,7 @@ class Server12:
             # RFC 5246 §7.4.7.1: the fallback premaster exists before we look at the
             # ciphertext, and every failure continues with it (no padding oracle).
             fallback = io.random(PREMASTER_LEN)
-        msg: Message = yield Expect((HT.CLIENT_KEY_EXCHANGE,))
+        msg: Message = yield expect(HT.CLIENT_KEY_EXCHANGE)
         if suite.kx == "ECDHE":
             cke: ClientKeyExchangeECDHE = decode(ClientKeyExchangeECDHE, msg.body)
             assert self.key_share is not None
@@ -358,11 +361,12 @@ class Server12:
     # --- client CertificateVerify (RFC 5246 §7.4.8) ---------------------------------------
     def read_certificate_verify(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield Expect((HT.CERTIFICATE_VERIFY,))
+        msg: Message = yield expect(HT.CERTIFICATE_VERIFY)
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         # RFC 5246 §7.4.8: the scheme must be one of our CertificateRequest's.
-        require(cv.algorithm in cfg.signature_schemes, A.illegal_parameter,
-                f"client signed with {describe_scheme(cv.algorithm)}, which we did not offer")
+        if cv.algorithm not in cfg.signature_schemes:
+            raise alert_error(A.illegal_parameter, f"client signed with "
+                              f"{describe_scheme(cv.algorithm)}, which we did not offer")
         # The signature covers handshake_messages so far, not a hash of them.
         signatures.verify(cv.algorithm, public_key(hs.peer_chain[0]),
                           hs.transcript.all_bytes(), cv.signature, version=TLS12)
@@ -377,17 +381,19 @@ class Server12:
         hs, io, suite = self.hs, self.io, self.suite_
         client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
             suite, hs.client_random, hs.server_random)
-        yield Expect((CHANGE_CIPHER_SPEC,))
+        yield expect(CHANGE_CIPHER_SPEC)
         io.install_12("read", suite, client_key, client_iv)
-        msg: Message = yield Expect((HT.FINISHED,))
+        msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
         expected = prf.finished(b"client finished", hs.transcript.digest())
-        require(len(fin.verify_data) == len(expected), A.decode_error,
-                f"client Finished is {len(fin.verify_data)} bytes, not {len(expected)}")
+        if len(fin.verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"client Finished is {len(fin.verify_data)} "
+                              f"bytes, not {len(expected)}")
         require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
                 "client Finished does not match the transcript")
         hs.transcript.add(msg.raw)
-        io.trace("finished", sender="client", verify_data=fin.verify_data)
+        if io.tracing:
+            io.trace("finished", sender="client", verify_data=fin.verify_data)
         return None
 
     def send_finished(self, prf: ks.Prf12) -> None:
@@ -396,7 +402,8 @@ class Server12:
         io.install_12("write", suite, self.server_key, self.server_iv)
         verify_data = prf.finished(b"server finished", hs.transcript.digest())
         hs.transcript.add(io.send_message(Finished(verify_data)))
-        io.trace("finished", sender="server", verify_data=verify_data)
+        if io.tracing:
+            io.trace("finished", sender="server", verify_data=verify_data)
 
     def result(self, master: bytes) -> HandshakeResult:
         hs, suite = self.hs, self.suite_

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -17,6 +18,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from lucidtls.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lucidtls.wire.messages import Encoded
 
 # The key kinds TLS can sign with (RFC 8446 §4.2.3); DSA and X25519 keys are refused.
 PrivateKey = (
@@ -97,7 +101,7 @@ class Credential:
         return {}
 
     @functools.cached_property
-    def encoded(self) -> dict[object, bytes]:
+    def encoded(self) -> dict[str, Encoded]:
         """Messages that depend on this credential alone, encoded once by the handshake (the
         Certificate message, RFC 8446 §4.4.2 / RFC 5246 §7.4.2, is the same every time)."""
         return {}

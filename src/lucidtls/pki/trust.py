@@ -104,6 +104,12 @@ class TrustStore:
     def store(self) -> Store:
         return Store(list(self._certificates))
 
+    @functools.cached_property
+    def policy_builder(self) -> PolicyBuilder:
+        """A verifier builder on this store, with no time or depth fixed: builders are
+        immutable, and the validation time is taken when a verifier is built from it."""
+        return PolicyBuilder().store(self.store)
+
     def __len__(self) -> int:
         return len(self._certificates)
 
@@ -219,6 +225,7 @@ def describe_certificate(cert: x509.Certificate) -> CertificateDescription:
 # --- verification ------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def _subject_for(server_name: str) -> Subject:
     """DNSName or IPAddress for the name we dialled (RFC 6125 §6.2, §6.2.4 for IPs)."""
     text = server_name.strip()
@@ -263,7 +270,7 @@ def _unchecked_subject(leaf: x509.Certificate) -> Subject | None:
 def _builder(
     store: TrustStore, now: datetime.datetime | None, max_chain_depth: int | None
 ) -> PolicyBuilder:
-    builder = PolicyBuilder().store(store.store)
+    builder = store.policy_builder
     if now is not None:
         builder = builder.time(now)
     if max_chain_depth is not None:
@@ -308,7 +315,7 @@ def verify_server_chain(
         raise _error_for(
             exc, chain, store, verifier.policy.validation_time, server_name, server=True
         ) from None
-    return VerifiedChain.from_path(path)
+    return VerifiedChain(tuple(path))
 
 
 def verify_client_chain(
@@ -328,7 +335,7 @@ def verify_client_chain(
         raise _error_for(
             exc, chain, store, verifier.policy.validation_time, None, server=False
         ) from None
-    return VerifiedChain.from_path(verified.chain)
+    return VerifiedChain(tuple(verified.chain))
 
 
 def _clean(message: str) -> str:
