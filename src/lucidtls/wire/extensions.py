@@ -29,33 +29,52 @@ def read_extensions(r: Reader, what: str = "extensions") -> RawExtensions:
 
     A repeated extension type raises ``IllegalParameter`` (RFC 8446 §4.2).
     """
-    # Every hello carries a dozen extensions: the block is walked with local indices rather
-    # than a Reader call per field; the checks are the same.
-    block = r.vec16(what)
+    return split_extensions(r.vec16(what), what)
+
+
+def split_extensions(block: bytes, what: str) -> RawExtensions:
+    """The extensions of an extension block whose length prefix was already read and checked.
+
+    Every hello carries a dozen extensions, so the loop does the least per extension: a header
+    running past the block surfaces as ``struct.error``, and repeats are looked for once at the
+    end (and before any other fault, to report the first fault in block order).
+    """
     out: RawExtensions = []
-    seen: set[int] = set()
-    pos, end = 0, len(block)
+    append = out.append
     unpack_header = _EXTENSION_HEADER.unpack_from
-    while pos < end:
-        if end - pos < 4:
-            if end - pos < 2:
-                raise DecodeError(f"truncated {what}: extension_type: need 2 byte(s), have "
-                                  f"{end - pos}")
-            ext_type = (block[pos] << 8) | block[pos + 1]
-            raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
-                              "overruns the extension block")
-        ext_type, n = unpack_header(block, pos)
-        start = pos + 4
-        if n > end - start:
-            raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
-                              "overruns the extension block")
+    pos, end = 0, len(block)
+    try:
+        while pos < end:
+            ext_type, n = unpack_header(block, pos)
+            start = pos + 4
+            pos = start + n
+            append((ext_type, block[start:pos]))
+    except struct.error:  # fewer than 4 bytes left for the extension's header
+        _refuse_duplicates(out, what)
+        if end - pos < 2:
+            raise DecodeError(f"truncated {what}: extension_type: need 2 byte(s), have "
+                              f"{end - pos}") from None
+        ext_type = (block[pos] << 8) | block[pos + 1]
+        raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
+                          "overruns the extension block") from None
+    if pos > end:  # only the last extension's data can run past the block
+        ext_type = out.pop()[0]
+        _refuse_duplicates(out, what)
+        raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
+                          "overruns the extension block")
+    if len(out) > 1 and len(dict(out)) != len(out):
+        _refuse_duplicates(out, what)
+    return out
+
+
+def _refuse_duplicates(extensions: RawExtensions, what: str) -> None:
+    """RFC 8446 §4.2: no extension type twice in one block; the first repeat is named."""
+    seen: set[int] = set()
+    for ext_type, _ in extensions:
         if ext_type in seen:
             raise IllegalParameter(
                 f"{what}: duplicate extension {describe(ExtensionType, ext_type)}")
         seen.add(ext_type)
-        pos = start + n
-        out.append((ext_type, block[start:pos]))
-    return out
 
 
 def write_extensions(w: Writer, extensions: RawExtensions) -> None:
@@ -120,8 +139,11 @@ class HasExtensions:
 
     def view(self, view_cls: type[V]) -> V | None:
         """The extension parsed with *view_cls* (strict), or ``None`` when absent."""
-        data = self.ext(view_cls.ext_type)
-        return None if data is None else view_cls.decode(data)
+        ext_type = view_cls.ext_type  # ext(), inlined: views are looked up a dozen times a hello
+        for t, data in self.extensions:
+            if t == ext_type:
+                return view_cls.decode(data)
+        return None
 
     def ext_types(self) -> list[int]:
         return [t for t, _ in self.extensions]
