@@ -7,10 +7,17 @@ header) and a strict ``decode(body)``. Extensions stay raw and ordered so that
 
 Several TLS 1.2 and TLS 1.3 messages share a ``msg_type`` (Certificate, CertificateRequest,
 NewSessionTicket): the caller, knowing the negotiated version, picks the class.
+
+The messages of every handshake decode in two steps. A direct path cuts a well-formed body
+along its length prefixes, with explicit bounds checks and ``struct``, and checks that the
+prefixes add up to the body exactly; a body it does not accept goes to ``_decode_with_reader``,
+the general decoder over a ``Reader``, which accepts or names the first fault. The direct path
+only ever accepts what the Reader would accept, with the same result (tests/wire compare them).
 """
 
 from __future__ import annotations
 
+import operator
 import struct
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
@@ -23,6 +30,7 @@ from lucidtls.wire.extensions import (
     RawExtensions,
     read_distinguished_names,
     read_extensions,
+    split_extensions,
     write_distinguished_names,
     write_extensions,
 )
@@ -35,6 +43,11 @@ HRR_RANDOM = bytes.fromhex(
 # RFC 8446 §4.1.3: last 8 bytes of ServerHello.random when a TLS 1.3 server negotiates lower
 DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 DOWNGRADE_TLS11 = b"DOWNGRD\x00"
+
+_U16 = struct.Struct(">H")
+_U16_U16 = struct.Struct(">HH")
+_HELLO_HEAD = struct.Struct(">H32sB")  # legacy_version, random, legacy_session_id length
+_SERVER_HELLO_TAIL = struct.Struct(">HBH")  # cipher_suite, compression, extensions length
 
 
 def frame_handshake(msg_type: int, body: bytes) -> bytes:
@@ -86,6 +99,15 @@ def _empty_body(body: bytes, name: str) -> None:
 
 
 # --- hellos -------------------------------------------------------------------------------------
+_EXTENSION_TYPE = operator.itemgetter(0)
+
+
+def _check_pre_shared_key_last(extensions: RawExtensions) -> None:
+    # RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the ClientHello
+    if ExtensionType.pre_shared_key in map(_EXTENSION_TYPE, extensions[:-1]):
+        raise IllegalParameter("ClientHello: pre_shared_key is not the last extension")
+
+
 @dataclass(slots=True)
 class ClientHello(_Message, HasExtensions):
     """RFC 8446 §4.1.2 (and RFC 5246 §7.4.1.2, where the extension block may be absent)."""
@@ -111,6 +133,27 @@ class ClientHello(_Message, HasExtensions):
 
     @classmethod
     def decode(cls, body: bytes) -> ClientHello:
+        try:
+            legacy_version, random, session_id_len = _HELLO_HEAD.unpack_from(body)
+            suites_at = 35 + session_id_len
+            (suites_len,) = _U16.unpack_from(body, suites_at)
+            compression_at = suites_at + 2 + suites_len
+            compression_len = body[compression_at]
+            extensions_at = compression_at + 1 + compression_len
+            (extensions_len,) = _U16.unpack_from(body, extensions_at)
+        except (struct.error, IndexError):
+            return cls._decode_with_reader(body)
+        if (session_id_len > 32 or suites_len < 2 or suites_len & 1 or not compression_len
+                or extensions_at + 2 + extensions_len != len(body)):
+            return cls._decode_with_reader(body)
+        extensions = split_extensions(body[extensions_at + 2:], "ClientHello.extensions")
+        _check_pre_shared_key_last(extensions)
+        suites = list(struct.unpack_from(f">{suites_len >> 1}H", body, suites_at + 2))
+        return cls(random, body[35:suites_at], suites, extensions, legacy_version,
+                   body[compression_at + 1:extensions_at], False)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ClientHello:
         r = Reader(body)
         legacy_version = r.u16("ClientHello.legacy_version")
         random = r.raw(32, "ClientHello.random")
@@ -122,10 +165,7 @@ class ClientHello(_Message, HasExtensions):
         absent = r.at_end()
         extensions = [] if absent else read_extensions(r, "ClientHello.extensions")
         r.finish("ClientHello")
-        # RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the ClientHello
-        for ext_type, _ in extensions[:-1]:
-            if ext_type == ExtensionType.pre_shared_key:
-                raise IllegalParameter("ClientHello: pre_shared_key is not the last extension")
+        _check_pre_shared_key_last(extensions)
         return cls(random, session_id, suites, extensions, legacy_version, compression, absent)
 
 
@@ -156,6 +196,21 @@ class ServerHello(_Message, HasExtensions):
 
     @classmethod
     def decode(cls, body: bytes) -> ServerHello:
+        try:
+            legacy_version, random, session_id_len = _HELLO_HEAD.unpack_from(body)
+            suite, compression, extensions_len = _SERVER_HELLO_TAIL.unpack_from(
+                body, 35 + session_id_len)
+        except struct.error:
+            return cls._decode_with_reader(body)
+        extensions_at = 40 + session_id_len
+        if session_id_len > 32 or extensions_at + extensions_len != len(body):
+            return cls._decode_with_reader(body)
+        return cls(random, body[35:35 + session_id_len], suite,
+                   split_extensions(body[extensions_at:], "ServerHello.extensions"),
+                   legacy_version, compression, False)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ServerHello:
         r = Reader(body)
         legacy_version = r.u16("ServerHello.legacy_version")
         random = r.raw(32, "ServerHello.random")
@@ -186,6 +241,12 @@ class EncryptedExtensions(_Message, HasExtensions):
 
     @classmethod
     def decode(cls, body: bytes) -> EncryptedExtensions:
+        if len(body) >= 2 and (body[0] << 8 | body[1]) == len(body) - 2:
+            return cls(split_extensions(body[2:], "EncryptedExtensions.extensions"))
+        return cls._decode_with_reader(body)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> EncryptedExtensions:
         r = Reader(body)
         extensions = read_extensions(r, "EncryptedExtensions.extensions")
         r.finish("EncryptedExtensions")
@@ -207,6 +268,18 @@ class CertificateRequest13(_Message, HasExtensions):
 
     @classmethod
     def decode(cls, body: bytes) -> CertificateRequest13:
+        try:
+            extensions_at = 3 + body[0]
+            (extensions_len,) = _U16.unpack_from(body, extensions_at - 2)
+        except (struct.error, IndexError):
+            return cls._decode_with_reader(body)
+        if extensions_at + extensions_len != len(body):
+            return cls._decode_with_reader(body)
+        return cls(body[1:extensions_at - 2],
+                   split_extensions(body[extensions_at:], "CertificateRequest.extensions"))
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> CertificateRequest13:
         r = Reader(body)
         context = r.vec8("CertificateRequest.certificate_request_context")
         extensions = read_extensions(r, "CertificateRequest.extensions")
@@ -240,6 +313,33 @@ class Certificate13(_Message):
 
     @classmethod
     def decode(cls, body: bytes) -> Certificate13:
+        # u24 lengths are read from slices: a slice cut short by the end of the body makes a
+        # length that no longer adds up to the body, and the Reader takes over.
+        end = len(body)
+        if not end:
+            return cls._decode_with_reader(body)
+        pos = 4 + body[0]  # the first entry, after the context<0..255> and the u24 list length
+        if pos + int.from_bytes(body[pos - 3:pos], "big") != end:
+            return cls._decode_with_reader(body)
+        entries: list[CertificateEntry] = []
+        while pos < end:
+            cert_len = int.from_bytes(body[pos:pos + 3], "big")
+            extensions_at = pos + 5 + cert_len
+            try:
+                (extensions_len,) = _U16.unpack_from(body, extensions_at - 2)
+            except struct.error:
+                return cls._decode_with_reader(body)
+            next_pos = extensions_at + extensions_len
+            if not cert_len or next_pos > end:
+                return cls._decode_with_reader(body)
+            extensions = split_extensions(body[extensions_at:next_pos],
+                                          "CertificateEntry.extensions") if extensions_len else []
+            entries.append(CertificateEntry(body[pos + 3:extensions_at - 2], extensions))
+            pos = next_pos
+        return cls(body[1:1 + body[0]], entries)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> Certificate13:
         r = Reader(body)
         context = r.vec8("Certificate.certificate_request_context")
         block = r.sub24("Certificate.certificate_list")
@@ -290,6 +390,16 @@ class CertificateVerify(_Message):
 
     @classmethod
     def decode(cls, body: bytes) -> CertificateVerify:
+        try:
+            algorithm, signature_len = _U16_U16.unpack_from(body)
+        except struct.error:
+            return cls._decode_with_reader(body)
+        if 4 + signature_len != len(body):
+            return cls._decode_with_reader(body)
+        return cls(algorithm, body[4:])
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> CertificateVerify:
         r = Reader(body)
         algorithm = r.u16("CertificateVerify.algorithm")
         signature = r.vec16("CertificateVerify.signature")
@@ -432,7 +542,6 @@ class ServerHelloDone(_Message):
 # --- TLS 1.2 key exchange -----------------------------------------------------------------------
 _NAMED_CURVE = 3
 _SKE_PARAMS = struct.Struct(">BHB")  # curve_type, namedcurve, length of point (RFC 8422 §5.4)
-_U16_U16 = struct.Struct(">HH")
 
 
 def _len8(b: bytes) -> int:
