@@ -368,6 +368,24 @@ class Certificate12(_Message):
 
     @classmethod
     def decode(cls, body: bytes) -> Certificate12:
+        # u24 lengths are read from slices: one cut short by the end of the body makes a
+        # length that does not add up to the body, and the Reader takes over.
+        end = len(body)
+        if int.from_bytes(body[:3], "big") + 3 != end:
+            return cls._decode_with_reader(body)
+        certs: list[bytes] = []
+        pos = 3
+        while pos < end:
+            cert_len = int.from_bytes(body[pos:pos + 3], "big")
+            next_pos = pos + 3 + cert_len
+            if not cert_len or next_pos > end:
+                return cls._decode_with_reader(body)
+            certs.append(body[pos + 3:next_pos])
+            pos = next_pos
+        return cls(certs)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> Certificate12:
         r = Reader(body)
         block = r.sub24("Certificate.certificate_list")
         r.finish("Certificate")
@@ -580,6 +598,19 @@ class ServerKeyExchangeECDHE(_Message):
 
     @classmethod
     def decode(cls, body: bytes) -> ServerKeyExchangeECDHE:
+        try:
+            curve_type, group, public_len = _SKE_PARAMS.unpack_from(body)
+            algorithm, signature_len = _U16_U16.unpack_from(body, 4 + public_len)
+        except struct.error:
+            return cls._decode_with_reader(body)
+        signature_at = 8 + public_len
+        if (curve_type != _NAMED_CURVE or not public_len
+                or signature_at + signature_len != len(body)):
+            return cls._decode_with_reader(body)
+        return cls(group, body[4:4 + public_len], algorithm, body[signature_at:])
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ServerKeyExchangeECDHE:
         r = Reader(body)
         curve_type = r.u8("ServerKeyExchange.curve_type")
         if curve_type != _NAMED_CURVE:
@@ -631,6 +662,12 @@ class ClientKeyExchangeECDHE(_Message):
 
     @classmethod
     def decode(cls, body: bytes) -> ClientKeyExchangeECDHE:
+        if len(body) > 1 and body[0] == len(body) - 1:
+            return cls(body[1:])
+        return cls._decode_with_reader(body)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ClientKeyExchangeECDHE:
         r = Reader(body)
         public = r.vec8("ClientKeyExchange.ecdh_Yc", min_len=1)
         r.finish("ClientKeyExchange")
@@ -649,6 +686,12 @@ class ClientKeyExchangeRSA(_Message):
 
     @classmethod
     def decode(cls, body: bytes) -> ClientKeyExchangeRSA:
+        if len(body) > 1 and (body[0] << 8 | body[1]) == len(body) - 2:
+            return cls(body[2:])
+        return cls._decode_with_reader(body)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ClientKeyExchangeRSA:
         r = Reader(body)
         encrypted = r.vec16("ClientKeyExchange.encrypted_pre_master_secret")
         r.finish("ClientKeyExchange")
