@@ -6,7 +6,9 @@ the raw data of one extension: ``SupportedVersionsClient.decode(ch.ext(43))`` or
 ``ch.view(SupportedVersionsClient)``.
 
 Every ``decode`` is strict: a truncated or over-long field or a trailing byte raises
-``DecodeError``; a value the RFC forbids raises ``IllegalParameter``.
+``DecodeError``; a value the RFC forbids raises ``IllegalParameter``. The views a handshake
+parses every time cut well-formed data directly and hand anything else to their
+``_decode_with_reader``, which accepts or names the fault, as the messages do.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from lucidtls.wire.enums import ExtensionType, describe
 
 RawExtensions = list[tuple[int, bytes]]
 _EXTENSION_HEADER = struct.Struct(">HH")  # extension_type, extension_data length
+_U16 = struct.Struct(">H")
+_U16_U16 = struct.Struct(">HH")
 
 
 # --- the extension block ----------------------------------------------------------------------
@@ -160,6 +164,9 @@ def _u16s(values: list[int]) -> bytes:
 
 def _u16_list_ext(data: bytes, what: str) -> list[int]:
     """``uint16 values<2..2^16-2>`` filling the extension_data (groups, schemes)."""
+    n = len(data) - 2
+    if n >= 2 and not n & 1 and (data[0] << 8 | data[1]) == n:
+        return list(struct.unpack_from(f">{n >> 1}H", data, 2))
     if len(data) < 2:
         raise DecodeError(f"truncated {what}: need 2 byte(s), have {len(data)}")
     n = (data[0] << 8) | data[1]
@@ -194,6 +201,7 @@ class _EmptyExtension:
 
 # --- server_name (RFC 6066 §3) ----------------------------------------------------------------
 _HOST_NAME = 0
+_SERVER_NAME_HEAD = struct.Struct(">HBH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +220,17 @@ class ServerNameList:
 
     @classmethod
     def decode(cls, data: bytes) -> ServerNameList:
+        # The list of one host_name that clients send: list length, name_type, name length.
+        if len(data) > 5:
+            list_len, name_type, name_len = _SERVER_NAME_HEAD.unpack_from(data)
+            name = data[5:]
+            if (list_len == len(data) - 2 and name_type == _HOST_NAME and name_len == len(name)
+                    and name.isascii() and not name.endswith(b".")):
+                return cls([name.decode("ascii")])
+        return cls._decode_with_reader(data)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> ServerNameList:
         r = Reader(data)
         lst = r.sub16("server_name_list", min_len=1)
         names: list[str] = []
@@ -254,6 +273,13 @@ class SupportedVersionsClient:
 
     @classmethod
     def decode(cls, data: bytes) -> SupportedVersionsClient:
+        n = len(data) - 1
+        if n >= 2 and not n & 1 and data[0] == n:
+            return cls(list(struct.unpack_from(f">{n >> 1}H", data, 1)))
+        return cls._decode_with_reader(data)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> SupportedVersionsClient:
         r = Reader(data)
         block = r.vec8("supported_versions: versions", min_len=2)
         r.finish("supported_versions")
@@ -355,6 +381,27 @@ class KeyShareClientHello:
 
     @classmethod
     def decode(cls, data: bytes) -> KeyShareClientHello:
+        end = len(data)
+        if end < 2 or (data[0] << 8 | data[1]) != end - 2:
+            return cls._decode_with_reader(data)
+        entries: list[KeyShareEntry] = []
+        pos = 2
+        while pos < end:
+            try:
+                group, n = _U16_U16.unpack_from(data, pos)
+            except struct.error:
+                return cls._decode_with_reader(data)
+            start = pos + 4
+            pos = start + n
+            if not n or pos > end:
+                return cls._decode_with_reader(data)
+            entries.append(KeyShareEntry(group, data[start:pos]))
+        if len(entries) > 1 and len({entry.group for entry in entries}) != len(entries):
+            return cls._decode_with_reader(data)
+        return cls(entries)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> KeyShareClientHello:
         r = Reader(data)
         block = r.sub16("key_share: client_shares")
         r.finish("key_share")
@@ -385,6 +432,10 @@ class KeyShareServerHello:
     @classmethod
     def decode(cls, data: bytes) -> KeyShareServerHello:
         # One KeyShareEntry filling the extension: group(2) || key_exchange<1..2^16-1>.
+        if len(data) > 4:
+            group, n = _U16_U16.unpack_from(data)
+            if n == len(data) - 4:
+                return cls(KeyShareEntry(group, data[4:]))
         if len(data) < 4:
             raise DecodeError(f"truncated key_share: {len(data)} byte(s)")
         n = (data[2] << 8) | data[3]
@@ -606,6 +657,12 @@ class RenegotiationInfo:
 
     @classmethod
     def decode(cls, data: bytes) -> RenegotiationInfo:
+        if data and data[0] == len(data) - 1:
+            return cls(data[1:])
+        return cls._decode_with_reader(data)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> RenegotiationInfo:
         r = Reader(data)
         value = r.vec8("renegotiation_info: renegotiated_connection")
         r.finish("renegotiation_info")
@@ -624,6 +681,12 @@ class ECPointFormats:
 
     @classmethod
     def decode(cls, data: bytes) -> ECPointFormats:
+        if len(data) > 1 and data[0] == len(data) - 1:
+            return cls(list(data[1:]))
+        return cls._decode_with_reader(data)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> ECPointFormats:
         r = Reader(data)
         formats = r.vec8("ec_point_formats: ec_point_format_list", min_len=1)
         r.finish("ec_point_formats")
@@ -660,6 +723,25 @@ class CertificateAuthorities:
 
     @classmethod
     def decode(cls, data: bytes) -> CertificateAuthorities:
+        end = len(data)
+        if end < 5 or (data[0] << 8 | data[1]) != end - 2:
+            return cls._decode_with_reader(data)
+        names: list[bytes] = []
+        pos = 2
+        while pos < end:
+            try:
+                (n,) = _U16.unpack_from(data, pos)
+            except struct.error:
+                return cls._decode_with_reader(data)
+            start = pos + 2
+            pos = start + n
+            if not n or pos > end:
+                return cls._decode_with_reader(data)
+            names.append(data[start:pos])
+        return cls(names)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> CertificateAuthorities:
         r = Reader(data)
         names = read_distinguished_names(r, "certificate_authorities", min_len=3)
         r.finish("certificate_authorities")
