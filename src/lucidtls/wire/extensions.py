@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol, Self, TypeVar
 
 from lucidtls.errors import DecodeError, IllegalParameter
-from lucidtls.wire.codec import Reader, Writer
+from lucidtls.wire.codec import Reader, Writer, u16_vector, vector8, vector16
 from lucidtls.wire.enums import ExtensionType, describe
 
 RawExtensions = list[tuple[int, bytes]]
@@ -83,6 +83,11 @@ def _refuse_duplicates(extensions: RawExtensions, what: str) -> None:
 
 def write_extensions(w: Writer, extensions: RawExtensions) -> None:
     """Write the u16-length-prefixed extension block, in the given order."""
+    w.raw(encode_extensions(extensions))
+
+
+def encode_extensions(extensions: RawExtensions) -> bytes:
+    """The u16-length-prefixed extension block, in the given order."""
     parts: list[bytes] = []
     for ext_type, data in extensions:
         try:
@@ -91,13 +96,7 @@ def write_extensions(w: Writer, extensions: RawExtensions) -> None:
             raise ValueError(f"extension {ext_type} with {len(data)} bytes of data does not "
                              "fit its u16 fields") from None
         parts.append(data)
-    w.vec16(b"".join(parts))
-
-
-def encode_extensions(extensions: RawExtensions) -> bytes:
-    w = Writer()
-    write_extensions(w, extensions)
-    return w.getvalue()
+    return vector16(b"".join(parts))
 
 
 def decode_extensions(data: bytes, what: str = "extensions") -> RawExtensions:
@@ -201,6 +200,7 @@ class _EmptyExtension:
 
 # --- server_name (RFC 6066 §3) ----------------------------------------------------------------
 _HOST_NAME = 0
+_HOST_NAME_TYPE = bytes((_HOST_NAME,))
 _SERVER_NAME_HEAD = struct.Struct(">HBH")
 
 
@@ -212,11 +212,8 @@ class ServerNameList:
     host_names: list[str]
 
     def encode(self) -> bytes:
-        w = Writer()
-        with w.prefixed(2):
-            for name in self.host_names:
-                w.u8(_HOST_NAME).vec16(name.encode("ascii"))
-        return w.getvalue()
+        return vector16(b"".join([_HOST_NAME_TYPE + vector16(name.encode("ascii"))
+                                  for name in self.host_names]))
 
     @classmethod
     def decode(cls, data: bytes) -> ServerNameList:
@@ -269,7 +266,7 @@ class SupportedVersionsClient:
     versions: list[int]
 
     def encode(self) -> bytes:
-        return Writer().vec8(_u16s(self.versions)).getvalue()
+        return vector8(_u16s(self.versions))
 
     @classmethod
     def decode(cls, data: bytes) -> SupportedVersionsClient:
@@ -315,7 +312,7 @@ class SupportedGroups:
     groups: list[int]
 
     def encode(self) -> bytes:
-        return Writer().u16_list(self.groups).getvalue()
+        return u16_vector(self.groups)
 
     @classmethod
     def decode(cls, data: bytes) -> SupportedGroups:
@@ -330,7 +327,7 @@ class SignatureAlgorithms:
     schemes: list[int]
 
     def encode(self) -> bytes:
-        return Writer().u16_list(self.schemes).getvalue()
+        return u16_vector(self.schemes)
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
@@ -355,8 +352,11 @@ class KeyShareEntry:
     group: int
     key_exchange: bytes
 
+    def encode(self) -> bytes:
+        return self.group.to_bytes(2, "big") + vector16(self.key_exchange)
+
     def write(self, w: Writer) -> None:
-        w.u16(self.group).vec16(self.key_exchange)
+        w.raw(self.encode())
 
     @classmethod
     def read(cls, r: Reader) -> KeyShareEntry:
@@ -373,11 +373,7 @@ class KeyShareClientHello:
     entries: list[KeyShareEntry]
 
     def encode(self) -> bytes:
-        w = Writer()
-        with w.prefixed(2):
-            for entry in self.entries:
-                entry.write(w)
-        return w.getvalue()
+        return vector16(b"".join([entry.encode() for entry in self.entries]))
 
     @classmethod
     def decode(cls, data: bytes) -> KeyShareClientHello:
@@ -425,9 +421,7 @@ class KeyShareServerHello:
     entry: KeyShareEntry
 
     def encode(self) -> bytes:
-        w = Writer()
-        self.entry.write(w)
-        return w.getvalue()
+        return self.entry.encode()
 
     @classmethod
     def decode(cls, data: bytes) -> KeyShareServerHello:
@@ -472,11 +466,7 @@ class ALPN:
     protocols: list[bytes]
 
     def encode(self) -> bytes:
-        w = Writer()
-        with w.prefixed(2):
-            for name in self.protocols:
-                w.vec8(name)
-        return w.getvalue()
+        return vector16(b"".join([vector8(name) for name in self.protocols]))
 
     @classmethod
     def decode(cls, data: bytes) -> ALPN:
@@ -498,7 +488,7 @@ class Cookie:
     cookie: bytes
 
     def encode(self) -> bytes:
-        return Writer().vec16(self.cookie).getvalue()
+        return vector16(self.cookie)
 
     @classmethod
     def decode(cls, data: bytes) -> Cookie:
@@ -517,7 +507,7 @@ class PskKeyExchangeModes:
     modes: list[int]
 
     def encode(self) -> bytes:
-        return Writer().vec8(bytes(self.modes)).getvalue()
+        return vector8(bytes(self.modes))
 
     @classmethod
     def decode(cls, data: bytes) -> PskKeyExchangeModes:
@@ -653,7 +643,7 @@ class RenegotiationInfo:
     renegotiated_connection: bytes = b""
 
     def encode(self) -> bytes:
-        return Writer().vec8(self.renegotiated_connection).getvalue()
+        return vector8(self.renegotiated_connection)
 
     @classmethod
     def decode(cls, data: bytes) -> RenegotiationInfo:
@@ -677,7 +667,7 @@ class ECPointFormats:
     formats: list[int]
 
     def encode(self) -> bytes:
-        return Writer().vec8(bytes(self.formats)).getvalue()
+        return vector8(bytes(self.formats))
 
     @classmethod
     def decode(cls, data: bytes) -> ECPointFormats:

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from lucidtls.errors import DecodeError, IllegalParameter
-from lucidtls.wire.codec import Reader, Writer
+from lucidtls.wire.codec import Reader, Writer, u16_vector, vector8, vector16
 from lucidtls.wire.enums import ExtensionType, HandshakeType
 from lucidtls.wire.extensions import (
     HasExtensions,
     RawExtensions,
+    encode_extensions,
     read_distinguished_names,
     read_extensions,
     split_extensions,
@@ -46,6 +47,7 @@ DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 
 _U16 = struct.Struct(">H")
 _U16_U16 = struct.Struct(">HH")
+_U32 = struct.Struct(">I")
 _HELLO_HEAD = struct.Struct(">H32sB")  # legacy_version, random, legacy_session_id length
 _SERVER_HELLO_TAIL = struct.Struct(">HBH")  # cipher_suite, compression, extensions length
 
@@ -55,7 +57,7 @@ def frame_handshake(msg_type: int, body: bytes) -> bytes:
     n = len(body)
     if n >= 1 << 24:
         raise ValueError(f"handshake body of {n} bytes does not fit a u24 length")
-    return bytes((msg_type, n >> 16, (n >> 8) & 0xFF, n & 0xFF)) + body
+    return _U32.pack(msg_type << 24 | n) + body
 
 
 def parse_handshake_header(data: bytes | bytearray | memoryview) -> tuple[int, int]:
@@ -75,7 +77,10 @@ class _Message:
         raise NotImplementedError
 
     def to_bytes(self) -> bytes:
-        return frame_handshake(self.msg_type, self.encode_body())
+        body = self.encode_body()  # framed as frame_handshake() does, without a second call
+        if len(body) >= 1 << 24:
+            raise ValueError(f"handshake body of {len(body)} bytes does not fit a u24 length")
+        return _U32.pack(self.msg_type << 24 | len(body)) + body
 
     @classmethod
     def decode(cls, body: bytes) -> Self:
@@ -124,12 +129,12 @@ class ClientHello(_Message, HasExtensions):
     extensions_absent: bool = field(default=False, compare=False)
 
     def encode_body(self) -> bytes:
-        w = Writer()
-        w.u16(self.legacy_version).raw(self.random).vec8(self.legacy_session_id)
-        w.u16_list(self.cipher_suites).vec8(self.legacy_compression_methods)
+        parts = [self.legacy_version.to_bytes(2, "big"), self.random,
+                 vector8(self.legacy_session_id), u16_vector(self.cipher_suites),
+                 vector8(self.legacy_compression_methods)]
         if self.extensions or not self.extensions_absent:
-            write_extensions(w, self.extensions)
-        return w.getvalue()
+            parts.append(encode_extensions(self.extensions))
+        return b"".join(parts)
 
     @classmethod
     def decode(cls, body: bytes) -> ClientHello:
@@ -187,12 +192,13 @@ class ServerHello(_Message, HasExtensions):
         return self.random == HRR_RANDOM
 
     def encode_body(self) -> bytes:
-        w = Writer()
-        w.u16(self.legacy_version).raw(self.random).vec8(self.legacy_session_id_echo)
-        w.u16(self.cipher_suite).u8(self.legacy_compression_method)
+        # bytearray((u8,)) refuses a value over 255 as Writer.u8 does, with the same message
+        parts: list[bytes | bytearray] = [self.legacy_version.to_bytes(2, "big"), self.random,
+                 vector8(self.legacy_session_id_echo), self.cipher_suite.to_bytes(2, "big"),
+                 bytearray((self.legacy_compression_method,))]
         if self.extensions or not self.extensions_absent:
-            write_extensions(w, self.extensions)
-        return w.getvalue()
+            parts.append(encode_extensions(self.extensions))
+        return b"".join(parts)
 
     @classmethod
     def decode(cls, body: bytes) -> ServerHello:
@@ -235,9 +241,7 @@ class EncryptedExtensions(_Message, HasExtensions):
     extensions: RawExtensions
 
     def encode_body(self) -> bytes:
-        w = Writer()
-        write_extensions(w, self.extensions)
-        return w.getvalue()
+        return encode_extensions(self.extensions)
 
     @classmethod
     def decode(cls, body: bytes) -> EncryptedExtensions:
@@ -262,9 +266,7 @@ class CertificateRequest13(_Message, HasExtensions):
     extensions: RawExtensions
 
     def encode_body(self) -> bytes:
-        w = Writer().vec8(self.certificate_request_context)
-        write_extensions(w, self.extensions)
-        return w.getvalue()
+        return vector8(self.certificate_request_context) + encode_extensions(self.extensions)
 
     @classmethod
     def decode(cls, body: bytes) -> CertificateRequest13:
@@ -404,7 +406,7 @@ class CertificateVerify(_Message):
     signature: bytes
 
     def encode_body(self) -> bytes:
-        return Writer().u16(self.algorithm).vec16(self.signature).getvalue()
+        return self.algorithm.to_bytes(2, "big") + vector16(self.signature)
 
     @classmethod
     def decode(cls, body: bytes) -> CertificateVerify:
@@ -658,7 +660,7 @@ class ClientKeyExchangeECDHE(_Message):
     public: bytes
 
     def encode_body(self) -> bytes:
-        return bytes((_len8(self.public),)) + self.public
+        return vector8(self.public)
 
     @classmethod
     def decode(cls, body: bytes) -> ClientKeyExchangeECDHE:
@@ -682,7 +684,7 @@ class ClientKeyExchangeRSA(_Message):
     encrypted_premaster: bytes
 
     def encode_body(self) -> bytes:
-        return Writer().vec16(self.encrypted_premaster).getvalue()
+        return vector16(self.encrypted_premaster)
 
     @classmethod
     def decode(cls, body: bytes) -> ClientKeyExchangeRSA:
