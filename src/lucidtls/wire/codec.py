@@ -2,7 +2,8 @@
 
 ``Reader`` never returns short data: a read past the end, a vector whose length prefix overruns
 its container, or (with ``finish()``) a trailing byte raises ``DecodeError``. ``Writer`` builds
-length-prefixed vectors and refuses values that do not fit their prefix.
+length-prefixed vectors and refuses values that do not fit their prefix; ``vector8/16/24`` and
+``u16_vector`` do the same for one vector, as bytes, for encoders that are a single join.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 import struct
 
 from lucidtls.errors import DecodeError
+
+_U8 = struct.Struct(">B")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
 
 
 class Reader:
@@ -199,11 +204,8 @@ class Writer:
         return self
 
     def u16_list(self, values: list[int] | tuple[int, ...]) -> Writer:
-        try:
-            packed = struct.pack(f">{len(values)}H", *values)
-        except struct.error:
-            raise ValueError(f"a value of {list(values)} does not fit a u16") from None
-        return self.vec16(packed)
+        self._buf += u16_vector(values)
+        return self
 
     def prefixed(self, width: int) -> _Prefixed:
         """``with w.prefixed(2): ...`` writes the enclosed bytes behind a length prefix."""
@@ -233,3 +235,36 @@ class _Prefixed:
         if n >= 1 << (8 * width):
             raise ValueError(f"{n} bytes do not fit a {width}-byte length prefix")
         buf[start:start + width] = n.to_bytes(width, "big")
+
+
+# --- one vector as bytes ---------------------------------------------------------------------------
+# For encoders built as one b"".join: a call and a struct pack each, where a Writer costs an
+# object, a method call per field and a copy at the end.
+def vector8(data: bytes) -> bytes:
+    """``opaque data<0..2^8-1>``: *data* behind its 1-byte length."""
+    if len(data) > 0xFF:
+        raise ValueError(f"{len(data)} bytes do not fit a 1-byte length prefix")
+    return _U8.pack(len(data)) + data
+
+
+def vector16(data: bytes) -> bytes:
+    """``opaque data<0..2^16-1>``: *data* behind its 2-byte length."""
+    if len(data) > 0xFFFF:
+        raise ValueError(f"{len(data)} bytes do not fit a 2-byte length prefix")
+    return _U16.pack(len(data)) + data
+
+
+def vector24(data: bytes) -> bytes:
+    """``opaque data<0..2^24-1>``: *data* behind its 3-byte length."""
+    if len(data) > 0xFFFFFF:
+        raise ValueError(f"{len(data)} bytes do not fit a 3-byte length prefix")
+    return _U32.pack(len(data))[1:] + data
+
+
+def u16_vector(values: list[int] | tuple[int, ...]) -> bytes:
+    """``uint16 values<0..2^16-1>`` (cipher suites, groups, schemes) with its 2-byte length."""
+    try:
+        packed = struct.pack(f">{len(values)}H", *values)
+    except struct.error:
+        raise ValueError(f"a value of {list(values)} does not fit a u16") from None
+    return vector16(packed)

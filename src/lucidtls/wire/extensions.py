@@ -6,7 +6,9 @@ the raw data of one extension: ``SupportedVersionsClient.decode(ch.ext(43))`` or
 ``ch.view(SupportedVersionsClient)``.
 
 Every ``decode`` is strict: a truncated or over-long field or a trailing byte raises
-``DecodeError``; a value the RFC forbids raises ``IllegalParameter``.
+``DecodeError``; a value the RFC forbids raises ``IllegalParameter``. The views a handshake
+parses every time cut well-formed data directly and hand anything else to their
+``_decode_with_reader``, which accepts or names the fault, as the messages do.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol, Self, TypeVar
 
 from lucidtls.errors import DecodeError, IllegalParameter
-from lucidtls.wire.codec import Reader, Writer
+from lucidtls.wire.codec import Reader, Writer, u16_vector, vector8, vector16
 from lucidtls.wire.enums import ExtensionType, describe
 
 RawExtensions = list[tuple[int, bytes]]
 _EXTENSION_HEADER = struct.Struct(">HH")  # extension_type, extension_data length
+_U16 = struct.Struct(">H")
+_U16_U16 = struct.Struct(">HH")
 
 
 # --- the extension block ----------------------------------------------------------------------
@@ -29,37 +33,61 @@ def read_extensions(r: Reader, what: str = "extensions") -> RawExtensions:
 
     A repeated extension type raises ``IllegalParameter`` (RFC 8446 §4.2).
     """
-    # Every hello carries a dozen extensions: the block is walked with local indices rather
-    # than a Reader call per field; the checks are the same.
-    block = r.vec16(what)
+    return split_extensions(r.vec16(what), what)
+
+
+def split_extensions(block: bytes, what: str) -> RawExtensions:
+    """The extensions of an extension block whose length prefix was already read and checked.
+
+    Every hello carries a dozen extensions, so the loop does the least per extension: a header
+    running past the block surfaces as ``struct.error``, and repeats are looked for once at the
+    end (and before any other fault, to report the first fault in block order).
+    """
     out: RawExtensions = []
-    seen: set[int] = set()
-    pos, end = 0, len(block)
+    append = out.append
     unpack_header = _EXTENSION_HEADER.unpack_from
-    while pos < end:
-        if end - pos < 4:
-            if end - pos < 2:
-                raise DecodeError(f"truncated {what}: extension_type: need 2 byte(s), have "
-                                  f"{end - pos}")
-            ext_type = (block[pos] << 8) | block[pos + 1]
-            raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
-                              "overruns the extension block")
-        ext_type, n = unpack_header(block, pos)
-        start = pos + 4
-        if n > end - start:
-            raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
-                              "overruns the extension block")
+    pos, end = 0, len(block)
+    try:
+        while pos < end:
+            ext_type, n = unpack_header(block, pos)
+            start = pos + 4
+            pos = start + n
+            append((ext_type, block[start:pos]))
+    except struct.error:  # fewer than 4 bytes left for the extension's header
+        _refuse_duplicates(out, what)
+        if end - pos < 2:
+            raise DecodeError(f"truncated {what}: extension_type: need 2 byte(s), have "
+                              f"{end - pos}") from None
+        ext_type = (block[pos] << 8) | block[pos + 1]
+        raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
+                          "overruns the extension block") from None
+    if pos > end:  # only the last extension's data can run past the block
+        ext_type = out.pop()[0]
+        _refuse_duplicates(out, what)
+        raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
+                          "overruns the extension block")
+    if len(out) > 1 and len(dict(out)) != len(out):
+        _refuse_duplicates(out, what)
+    return out
+
+
+def _refuse_duplicates(extensions: RawExtensions, what: str) -> None:
+    """RFC 8446 §4.2: no extension type twice in one block; the first repeat is named."""
+    seen: set[int] = set()
+    for ext_type, _ in extensions:
         if ext_type in seen:
             raise IllegalParameter(
                 f"{what}: duplicate extension {describe(ExtensionType, ext_type)}")
         seen.add(ext_type)
-        pos = start + n
-        out.append((ext_type, block[start:pos]))
-    return out
 
 
 def write_extensions(w: Writer, extensions: RawExtensions) -> None:
     """Write the u16-length-prefixed extension block, in the given order."""
+    w.raw(encode_extensions(extensions))
+
+
+def encode_extensions(extensions: RawExtensions) -> bytes:
+    """The u16-length-prefixed extension block, in the given order."""
     parts: list[bytes] = []
     for ext_type, data in extensions:
         try:
@@ -68,13 +96,7 @@ def write_extensions(w: Writer, extensions: RawExtensions) -> None:
             raise ValueError(f"extension {ext_type} with {len(data)} bytes of data does not "
                              "fit its u16 fields") from None
         parts.append(data)
-    w.vec16(b"".join(parts))
-
-
-def encode_extensions(extensions: RawExtensions) -> bytes:
-    w = Writer()
-    write_extensions(w, extensions)
-    return w.getvalue()
+    return vector16(b"".join(parts))
 
 
 def decode_extensions(data: bytes, what: str = "extensions") -> RawExtensions:
@@ -120,8 +142,11 @@ class HasExtensions:
 
     def view(self, view_cls: type[V]) -> V | None:
         """The extension parsed with *view_cls* (strict), or ``None`` when absent."""
-        data = self.ext(view_cls.ext_type)
-        return None if data is None else view_cls.decode(data)
+        ext_type = view_cls.ext_type  # ext(), inlined: views are looked up a dozen times a hello
+        for t, data in self.extensions:
+            if t == ext_type:
+                return view_cls.decode(data)
+        return None
 
     def ext_types(self) -> list[int]:
         return [t for t, _ in self.extensions]
@@ -138,6 +163,9 @@ def _u16s(values: list[int]) -> bytes:
 
 def _u16_list_ext(data: bytes, what: str) -> list[int]:
     """``uint16 values<2..2^16-2>`` filling the extension_data (groups, schemes)."""
+    n = len(data) - 2
+    if n >= 2 and not n & 1 and (data[0] << 8 | data[1]) == n:
+        return list(struct.unpack_from(f">{n >> 1}H", data, 2))
     if len(data) < 2:
         raise DecodeError(f"truncated {what}: need 2 byte(s), have {len(data)}")
     n = (data[0] << 8) | data[1]
@@ -172,6 +200,8 @@ class _EmptyExtension:
 
 # --- server_name (RFC 6066 §3) ----------------------------------------------------------------
 _HOST_NAME = 0
+_HOST_NAME_TYPE = bytes((_HOST_NAME,))
+_SERVER_NAME_HEAD = struct.Struct(">HBH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,14 +212,22 @@ class ServerNameList:
     host_names: list[str]
 
     def encode(self) -> bytes:
-        w = Writer()
-        with w.prefixed(2):
-            for name in self.host_names:
-                w.u8(_HOST_NAME).vec16(name.encode("ascii"))
-        return w.getvalue()
+        return vector16(b"".join([_HOST_NAME_TYPE + vector16(name.encode("ascii"))
+                                  for name in self.host_names]))
 
     @classmethod
     def decode(cls, data: bytes) -> ServerNameList:
+        # The list of one host_name that clients send: list length, name_type, name length.
+        if len(data) > 5:
+            list_len, name_type, name_len = _SERVER_NAME_HEAD.unpack_from(data)
+            name = data[5:]
+            if (list_len == len(data) - 2 and name_type == _HOST_NAME and name_len == len(name)
+                    and name.isascii() and not name.endswith(b".")):
+                return cls([name.decode("ascii")])
+        return cls._decode_with_reader(data)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> ServerNameList:
         r = Reader(data)
         lst = r.sub16("server_name_list", min_len=1)
         names: list[str] = []
@@ -228,10 +266,17 @@ class SupportedVersionsClient:
     versions: list[int]
 
     def encode(self) -> bytes:
-        return Writer().vec8(_u16s(self.versions)).getvalue()
+        return vector8(_u16s(self.versions))
 
     @classmethod
     def decode(cls, data: bytes) -> SupportedVersionsClient:
+        n = len(data) - 1
+        if n >= 2 and not n & 1 and data[0] == n:
+            return cls(list(struct.unpack_from(f">{n >> 1}H", data, 1)))
+        return cls._decode_with_reader(data)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> SupportedVersionsClient:
         r = Reader(data)
         block = r.vec8("supported_versions: versions", min_len=2)
         r.finish("supported_versions")
@@ -267,7 +312,7 @@ class SupportedGroups:
     groups: list[int]
 
     def encode(self) -> bytes:
-        return Writer().u16_list(self.groups).getvalue()
+        return u16_vector(self.groups)
 
     @classmethod
     def decode(cls, data: bytes) -> SupportedGroups:
@@ -282,7 +327,7 @@ class SignatureAlgorithms:
     schemes: list[int]
 
     def encode(self) -> bytes:
-        return Writer().u16_list(self.schemes).getvalue()
+        return u16_vector(self.schemes)
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
@@ -307,8 +352,11 @@ class KeyShareEntry:
     group: int
     key_exchange: bytes
 
+    def encode(self) -> bytes:
+        return self.group.to_bytes(2, "big") + vector16(self.key_exchange)
+
     def write(self, w: Writer) -> None:
-        w.u16(self.group).vec16(self.key_exchange)
+        w.raw(self.encode())
 
     @classmethod
     def read(cls, r: Reader) -> KeyShareEntry:
@@ -325,14 +373,31 @@ class KeyShareClientHello:
     entries: list[KeyShareEntry]
 
     def encode(self) -> bytes:
-        w = Writer()
-        with w.prefixed(2):
-            for entry in self.entries:
-                entry.write(w)
-        return w.getvalue()
+        return vector16(b"".join([entry.encode() for entry in self.entries]))
 
     @classmethod
     def decode(cls, data: bytes) -> KeyShareClientHello:
+        end = len(data)
+        if end < 2 or (data[0] << 8 | data[1]) != end - 2:
+            return cls._decode_with_reader(data)
+        entries: list[KeyShareEntry] = []
+        pos = 2
+        while pos < end:
+            try:
+                group, n = _U16_U16.unpack_from(data, pos)
+            except struct.error:
+                return cls._decode_with_reader(data)
+            start = pos + 4
+            pos = start + n
+            if not n or pos > end:
+                return cls._decode_with_reader(data)
+            entries.append(KeyShareEntry(group, data[start:pos]))
+        if len(entries) > 1 and len({entry.group for entry in entries}) != len(entries):
+            return cls._decode_with_reader(data)
+        return cls(entries)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> KeyShareClientHello:
         r = Reader(data)
         block = r.sub16("key_share: client_shares")
         r.finish("key_share")
@@ -356,13 +421,15 @@ class KeyShareServerHello:
     entry: KeyShareEntry
 
     def encode(self) -> bytes:
-        w = Writer()
-        self.entry.write(w)
-        return w.getvalue()
+        return self.entry.encode()
 
     @classmethod
     def decode(cls, data: bytes) -> KeyShareServerHello:
         # One KeyShareEntry filling the extension: group(2) || key_exchange<1..2^16-1>.
+        if len(data) > 4:
+            group, n = _U16_U16.unpack_from(data)
+            if n == len(data) - 4:
+                return cls(KeyShareEntry(group, data[4:]))
         if len(data) < 4:
             raise DecodeError(f"truncated key_share: {len(data)} byte(s)")
         n = (data[2] << 8) | data[3]
@@ -399,11 +466,7 @@ class ALPN:
     protocols: list[bytes]
 
     def encode(self) -> bytes:
-        w = Writer()
-        with w.prefixed(2):
-            for name in self.protocols:
-                w.vec8(name)
-        return w.getvalue()
+        return vector16(b"".join([vector8(name) for name in self.protocols]))
 
     @classmethod
     def decode(cls, data: bytes) -> ALPN:
@@ -425,7 +488,7 @@ class Cookie:
     cookie: bytes
 
     def encode(self) -> bytes:
-        return Writer().vec16(self.cookie).getvalue()
+        return vector16(self.cookie)
 
     @classmethod
     def decode(cls, data: bytes) -> Cookie:
@@ -444,7 +507,7 @@ class PskKeyExchangeModes:
     modes: list[int]
 
     def encode(self) -> bytes:
-        return Writer().vec8(bytes(self.modes)).getvalue()
+        return vector8(bytes(self.modes))
 
     @classmethod
     def decode(cls, data: bytes) -> PskKeyExchangeModes:
@@ -580,10 +643,16 @@ class RenegotiationInfo:
     renegotiated_connection: bytes = b""
 
     def encode(self) -> bytes:
-        return Writer().vec8(self.renegotiated_connection).getvalue()
+        return vector8(self.renegotiated_connection)
 
     @classmethod
     def decode(cls, data: bytes) -> RenegotiationInfo:
+        if data and data[0] == len(data) - 1:
+            return cls(data[1:])
+        return cls._decode_with_reader(data)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> RenegotiationInfo:
         r = Reader(data)
         value = r.vec8("renegotiation_info: renegotiated_connection")
         r.finish("renegotiation_info")
@@ -598,10 +667,16 @@ class ECPointFormats:
     formats: list[int]
 
     def encode(self) -> bytes:
-        return Writer().vec8(bytes(self.formats)).getvalue()
+        return vector8(bytes(self.formats))
 
     @classmethod
     def decode(cls, data: bytes) -> ECPointFormats:
+        if len(data) > 1 and data[0] == len(data) - 1:
+            return cls(list(data[1:]))
+        return cls._decode_with_reader(data)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> ECPointFormats:
         r = Reader(data)
         formats = r.vec8("ec_point_formats: ec_point_format_list", min_len=1)
         r.finish("ec_point_formats")
@@ -638,6 +713,25 @@ class CertificateAuthorities:
 
     @classmethod
     def decode(cls, data: bytes) -> CertificateAuthorities:
+        end = len(data)
+        if end < 5 or (data[0] << 8 | data[1]) != end - 2:
+            return cls._decode_with_reader(data)
+        names: list[bytes] = []
+        pos = 2
+        while pos < end:
+            try:
+                (n,) = _U16.unpack_from(data, pos)
+            except struct.error:
+                return cls._decode_with_reader(data)
+            start = pos + 2
+            pos = start + n
+            if not n or pos > end:
+                return cls._decode_with_reader(data)
+            names.append(data[start:pos])
+        return cls(names)
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> CertificateAuthorities:
         r = Reader(data)
         names = read_distinguished_names(r, "certificate_authorities", min_len=3)
         r.finish("certificate_authorities")

@@ -7,22 +7,31 @@ header) and a strict ``decode(body)``. Extensions stay raw and ordered so that
 
 Several TLS 1.2 and TLS 1.3 messages share a ``msg_type`` (Certificate, CertificateRequest,
 NewSessionTicket): the caller, knowing the negotiated version, picks the class.
+
+The messages of every handshake decode in two steps. A direct path cuts a well-formed body
+along its length prefixes, with explicit bounds checks and ``struct``, and checks that the
+prefixes add up to the body exactly; a body it does not accept goes to ``_decode_with_reader``,
+the general decoder over a ``Reader``, which accepts or names the first fault. The direct path
+only ever accepts what the Reader would accept, with the same result (tests/wire compare them).
 """
 
 from __future__ import annotations
 
+import operator
 import struct
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from lucidtls.errors import DecodeError, IllegalParameter
-from lucidtls.wire.codec import Reader, Writer
+from lucidtls.wire.codec import Reader, Writer, u16_vector, vector8, vector16
 from lucidtls.wire.enums import ExtensionType, HandshakeType
 from lucidtls.wire.extensions import (
     HasExtensions,
     RawExtensions,
+    encode_extensions,
     read_distinguished_names,
     read_extensions,
+    split_extensions,
     write_distinguished_names,
     write_extensions,
 )
@@ -36,13 +45,19 @@ HRR_RANDOM = bytes.fromhex(
 DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 
+_U16 = struct.Struct(">H")
+_U16_U16 = struct.Struct(">HH")
+_U32 = struct.Struct(">I")
+_HELLO_HEAD = struct.Struct(">H32sB")  # legacy_version, random, legacy_session_id length
+_SERVER_HELLO_TAIL = struct.Struct(">HBH")  # cipher_suite, compression, extensions length
+
 
 def frame_handshake(msg_type: int, body: bytes) -> bytes:
     """``Handshake`` struct: msg_type (1) + u24 length + body (RFC 8446 §4)."""
     n = len(body)
     if n >= 1 << 24:
         raise ValueError(f"handshake body of {n} bytes does not fit a u24 length")
-    return bytes((msg_type, n >> 16, (n >> 8) & 0xFF, n & 0xFF)) + body
+    return _U32.pack(msg_type << 24 | n) + body
 
 
 def parse_handshake_header(data: bytes | bytearray | memoryview) -> tuple[int, int]:
@@ -62,7 +77,10 @@ class _Message:
         raise NotImplementedError
 
     def to_bytes(self) -> bytes:
-        return frame_handshake(self.msg_type, self.encode_body())
+        body = self.encode_body()  # framed as frame_handshake() does, without a second call
+        if len(body) >= 1 << 24:
+            raise ValueError(f"handshake body of {len(body)} bytes does not fit a u24 length")
+        return _U32.pack(self.msg_type << 24 | len(body)) + body
 
     @classmethod
     def decode(cls, body: bytes) -> Self:
@@ -86,6 +104,15 @@ def _empty_body(body: bytes, name: str) -> None:
 
 
 # --- hellos -------------------------------------------------------------------------------------
+_EXTENSION_TYPE = operator.itemgetter(0)
+
+
+def _check_pre_shared_key_last(extensions: RawExtensions) -> None:
+    # RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the ClientHello
+    if ExtensionType.pre_shared_key in map(_EXTENSION_TYPE, extensions[:-1]):
+        raise IllegalParameter("ClientHello: pre_shared_key is not the last extension")
+
+
 @dataclass(slots=True)
 class ClientHello(_Message, HasExtensions):
     """RFC 8446 §4.1.2 (and RFC 5246 §7.4.1.2, where the extension block may be absent)."""
@@ -102,15 +129,36 @@ class ClientHello(_Message, HasExtensions):
     extensions_absent: bool = field(default=False, compare=False)
 
     def encode_body(self) -> bytes:
-        w = Writer()
-        w.u16(self.legacy_version).raw(self.random).vec8(self.legacy_session_id)
-        w.u16_list(self.cipher_suites).vec8(self.legacy_compression_methods)
+        parts = [self.legacy_version.to_bytes(2, "big"), self.random,
+                 vector8(self.legacy_session_id), u16_vector(self.cipher_suites),
+                 vector8(self.legacy_compression_methods)]
         if self.extensions or not self.extensions_absent:
-            write_extensions(w, self.extensions)
-        return w.getvalue()
+            parts.append(encode_extensions(self.extensions))
+        return b"".join(parts)
 
     @classmethod
     def decode(cls, body: bytes) -> ClientHello:
+        try:
+            legacy_version, random, session_id_len = _HELLO_HEAD.unpack_from(body)
+            suites_at = 35 + session_id_len
+            (suites_len,) = _U16.unpack_from(body, suites_at)
+            compression_at = suites_at + 2 + suites_len
+            compression_len = body[compression_at]
+            extensions_at = compression_at + 1 + compression_len
+            (extensions_len,) = _U16.unpack_from(body, extensions_at)
+        except (struct.error, IndexError):
+            return cls._decode_with_reader(body)
+        if (session_id_len > 32 or suites_len < 2 or suites_len & 1 or not compression_len
+                or extensions_at + 2 + extensions_len != len(body)):
+            return cls._decode_with_reader(body)
+        extensions = split_extensions(body[extensions_at + 2:], "ClientHello.extensions")
+        _check_pre_shared_key_last(extensions)
+        suites = list(struct.unpack_from(f">{suites_len >> 1}H", body, suites_at + 2))
+        return cls(random, body[35:suites_at], suites, extensions, legacy_version,
+                   body[compression_at + 1:extensions_at], False)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ClientHello:
         r = Reader(body)
         legacy_version = r.u16("ClientHello.legacy_version")
         random = r.raw(32, "ClientHello.random")
@@ -122,10 +170,7 @@ class ClientHello(_Message, HasExtensions):
         absent = r.at_end()
         extensions = [] if absent else read_extensions(r, "ClientHello.extensions")
         r.finish("ClientHello")
-        # RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the ClientHello
-        for ext_type, _ in extensions[:-1]:
-            if ext_type == ExtensionType.pre_shared_key:
-                raise IllegalParameter("ClientHello: pre_shared_key is not the last extension")
+        _check_pre_shared_key_last(extensions)
         return cls(random, session_id, suites, extensions, legacy_version, compression, absent)
 
 
@@ -147,15 +192,31 @@ class ServerHello(_Message, HasExtensions):
         return self.random == HRR_RANDOM
 
     def encode_body(self) -> bytes:
-        w = Writer()
-        w.u16(self.legacy_version).raw(self.random).vec8(self.legacy_session_id_echo)
-        w.u16(self.cipher_suite).u8(self.legacy_compression_method)
+        # bytearray((u8,)) refuses a value over 255 as Writer.u8 does, with the same message
+        parts: list[bytes | bytearray] = [self.legacy_version.to_bytes(2, "big"), self.random,
+                 vector8(self.legacy_session_id_echo), self.cipher_suite.to_bytes(2, "big"),
+                 bytearray((self.legacy_compression_method,))]
         if self.extensions or not self.extensions_absent:
-            write_extensions(w, self.extensions)
-        return w.getvalue()
+            parts.append(encode_extensions(self.extensions))
+        return b"".join(parts)
 
     @classmethod
     def decode(cls, body: bytes) -> ServerHello:
+        try:
+            legacy_version, random, session_id_len = _HELLO_HEAD.unpack_from(body)
+            suite, compression, extensions_len = _SERVER_HELLO_TAIL.unpack_from(
+                body, 35 + session_id_len)
+        except struct.error:
+            return cls._decode_with_reader(body)
+        extensions_at = 40 + session_id_len
+        if session_id_len > 32 or extensions_at + extensions_len != len(body):
+            return cls._decode_with_reader(body)
+        return cls(random, body[35:35 + session_id_len], suite,
+                   split_extensions(body[extensions_at:], "ServerHello.extensions"),
+                   legacy_version, compression, False)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ServerHello:
         r = Reader(body)
         legacy_version = r.u16("ServerHello.legacy_version")
         random = r.raw(32, "ServerHello.random")
@@ -180,12 +241,16 @@ class EncryptedExtensions(_Message, HasExtensions):
     extensions: RawExtensions
 
     def encode_body(self) -> bytes:
-        w = Writer()
-        write_extensions(w, self.extensions)
-        return w.getvalue()
+        return encode_extensions(self.extensions)
 
     @classmethod
     def decode(cls, body: bytes) -> EncryptedExtensions:
+        if len(body) >= 2 and (body[0] << 8 | body[1]) == len(body) - 2:
+            return cls(split_extensions(body[2:], "EncryptedExtensions.extensions"))
+        return cls._decode_with_reader(body)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> EncryptedExtensions:
         r = Reader(body)
         extensions = read_extensions(r, "EncryptedExtensions.extensions")
         r.finish("EncryptedExtensions")
@@ -201,12 +266,22 @@ class CertificateRequest13(_Message, HasExtensions):
     extensions: RawExtensions
 
     def encode_body(self) -> bytes:
-        w = Writer().vec8(self.certificate_request_context)
-        write_extensions(w, self.extensions)
-        return w.getvalue()
+        return vector8(self.certificate_request_context) + encode_extensions(self.extensions)
 
     @classmethod
     def decode(cls, body: bytes) -> CertificateRequest13:
+        try:
+            extensions_at = 3 + body[0]
+            (extensions_len,) = _U16.unpack_from(body, extensions_at - 2)
+        except (struct.error, IndexError):
+            return cls._decode_with_reader(body)
+        if extensions_at + extensions_len != len(body):
+            return cls._decode_with_reader(body)
+        return cls(body[1:extensions_at - 2],
+                   split_extensions(body[extensions_at:], "CertificateRequest.extensions"))
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> CertificateRequest13:
         r = Reader(body)
         context = r.vec8("CertificateRequest.certificate_request_context")
         extensions = read_extensions(r, "CertificateRequest.extensions")
@@ -240,6 +315,33 @@ class Certificate13(_Message):
 
     @classmethod
     def decode(cls, body: bytes) -> Certificate13:
+        # u24 lengths are read from slices: a slice cut short by the end of the body makes a
+        # length that no longer adds up to the body, and the Reader takes over.
+        end = len(body)
+        if not end:
+            return cls._decode_with_reader(body)
+        pos = 4 + body[0]  # the first entry, after the context<0..255> and the u24 list length
+        if pos + int.from_bytes(body[pos - 3:pos], "big") != end:
+            return cls._decode_with_reader(body)
+        entries: list[CertificateEntry] = []
+        while pos < end:
+            cert_len = int.from_bytes(body[pos:pos + 3], "big")
+            extensions_at = pos + 5 + cert_len
+            try:
+                (extensions_len,) = _U16.unpack_from(body, extensions_at - 2)
+            except struct.error:
+                return cls._decode_with_reader(body)
+            next_pos = extensions_at + extensions_len
+            if not cert_len or next_pos > end:
+                return cls._decode_with_reader(body)
+            extensions = split_extensions(body[extensions_at:next_pos],
+                                          "CertificateEntry.extensions") if extensions_len else []
+            entries.append(CertificateEntry(body[pos + 3:extensions_at - 2], extensions))
+            pos = next_pos
+        return cls(body[1:1 + body[0]], entries)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> Certificate13:
         r = Reader(body)
         context = r.vec8("Certificate.certificate_request_context")
         block = r.sub24("Certificate.certificate_list")
@@ -268,6 +370,24 @@ class Certificate12(_Message):
 
     @classmethod
     def decode(cls, body: bytes) -> Certificate12:
+        # u24 lengths are read from slices: one cut short by the end of the body makes a
+        # length that does not add up to the body, and the Reader takes over.
+        end = len(body)
+        if int.from_bytes(body[:3], "big") + 3 != end:
+            return cls._decode_with_reader(body)
+        certs: list[bytes] = []
+        pos = 3
+        while pos < end:
+            cert_len = int.from_bytes(body[pos:pos + 3], "big")
+            next_pos = pos + 3 + cert_len
+            if not cert_len or next_pos > end:
+                return cls._decode_with_reader(body)
+            certs.append(body[pos + 3:next_pos])
+            pos = next_pos
+        return cls(certs)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> Certificate12:
         r = Reader(body)
         block = r.sub24("Certificate.certificate_list")
         r.finish("Certificate")
@@ -286,10 +406,20 @@ class CertificateVerify(_Message):
     signature: bytes
 
     def encode_body(self) -> bytes:
-        return Writer().u16(self.algorithm).vec16(self.signature).getvalue()
+        return self.algorithm.to_bytes(2, "big") + vector16(self.signature)
 
     @classmethod
     def decode(cls, body: bytes) -> CertificateVerify:
+        try:
+            algorithm, signature_len = _U16_U16.unpack_from(body)
+        except struct.error:
+            return cls._decode_with_reader(body)
+        if 4 + signature_len != len(body):
+            return cls._decode_with_reader(body)
+        return cls(algorithm, body[4:])
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> CertificateVerify:
         r = Reader(body)
         algorithm = r.u16("CertificateVerify.algorithm")
         signature = r.vec16("CertificateVerify.signature")
@@ -432,7 +562,6 @@ class ServerHelloDone(_Message):
 # --- TLS 1.2 key exchange -----------------------------------------------------------------------
 _NAMED_CURVE = 3
 _SKE_PARAMS = struct.Struct(">BHB")  # curve_type, namedcurve, length of point (RFC 8422 §5.4)
-_U16_U16 = struct.Struct(">HH")
 
 
 def _len8(b: bytes) -> int:
@@ -471,6 +600,19 @@ class ServerKeyExchangeECDHE(_Message):
 
     @classmethod
     def decode(cls, body: bytes) -> ServerKeyExchangeECDHE:
+        try:
+            curve_type, group, public_len = _SKE_PARAMS.unpack_from(body)
+            algorithm, signature_len = _U16_U16.unpack_from(body, 4 + public_len)
+        except struct.error:
+            return cls._decode_with_reader(body)
+        signature_at = 8 + public_len
+        if (curve_type != _NAMED_CURVE or not public_len
+                or signature_at + signature_len != len(body)):
+            return cls._decode_with_reader(body)
+        return cls(group, body[4:4 + public_len], algorithm, body[signature_at:])
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ServerKeyExchangeECDHE:
         r = Reader(body)
         curve_type = r.u8("ServerKeyExchange.curve_type")
         if curve_type != _NAMED_CURVE:
@@ -518,10 +660,16 @@ class ClientKeyExchangeECDHE(_Message):
     public: bytes
 
     def encode_body(self) -> bytes:
-        return bytes((_len8(self.public),)) + self.public
+        return vector8(self.public)
 
     @classmethod
     def decode(cls, body: bytes) -> ClientKeyExchangeECDHE:
+        if len(body) > 1 and body[0] == len(body) - 1:
+            return cls(body[1:])
+        return cls._decode_with_reader(body)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ClientKeyExchangeECDHE:
         r = Reader(body)
         public = r.vec8("ClientKeyExchange.ecdh_Yc", min_len=1)
         r.finish("ClientKeyExchange")
@@ -536,10 +684,16 @@ class ClientKeyExchangeRSA(_Message):
     encrypted_premaster: bytes
 
     def encode_body(self) -> bytes:
-        return Writer().vec16(self.encrypted_premaster).getvalue()
+        return vector16(self.encrypted_premaster)
 
     @classmethod
     def decode(cls, body: bytes) -> ClientKeyExchangeRSA:
+        if len(body) > 1 and (body[0] << 8 | body[1]) == len(body) - 2:
+            return cls(body[2:])
+        return cls._decode_with_reader(body)
+
+    @classmethod
+    def _decode_with_reader(cls, body: bytes) -> ClientKeyExchangeRSA:
         r = Reader(body)
         encrypted = r.vec16("ClientKeyExchange.encrypted_pre_master_secret")
         r.finish("ClientKeyExchange")
