@@ -12,6 +12,7 @@ from typing import Any
 from bench.common import HOSTNAME, PKI, Scenario, lucid_configs, stdlib_contexts
 from lucidtls.connection import ClientConnection, Connection, ServerConnection
 from lucidtls.events import ApplicationData
+from lucidtls.handshake.common import forget_peers
 from lucidtls.wire.enums import ProtocolVersion
 
 CHUNK = 1 << 16  # application writes of 64 KiB
@@ -23,6 +24,7 @@ class Lucid:
 
     def __init__(self, pki: PKI, sc: Scenario) -> None:
         self.cc, self.sc = lucid_configs(pki, sc)
+        self.new_peer = sc.new_peer
 
     def pair(self) -> tuple[Connection, Connection]:
         client = ClientConnection(self.cc, HOSTNAME)
@@ -42,6 +44,8 @@ class Lucid:
         return client, server
 
     def handshake(self) -> None:
+        if self.new_peer:
+            forget_peers()  # as if each end met the other for the first time
         self.pair()
 
     def negotiated(self) -> str:

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = {
     "hs/tls13-oneway": {"lucidtls", "stdlib", "tlslite-ng", "floor"},
     "hs/tls13-mutual": {"lucidtls", "stdlib", "tlslite-ng", "floor"},
+    "hs/tls13-mutual-new": {"lucidtls", "stdlib", "tlslite-ng", "floor"},
     "hs/tls12-ecdhe": {"lucidtls", "stdlib", "tlslite-ng", "floor"},
     "hs/tls12-rsa": {"lucidtls", "stdlib", "tlslite-ng", "floor"},
     "bulk/memory": {"lucidtls", "stdlib", "tlslite-ng"},

@@ -11,7 +11,8 @@ from lucidtls.config import ClientConfig, ServerConfig
 from lucidtls.connection import ClientConnection, ServerConnection
 from lucidtls.errors import DecodeError, ProtocolError
 from lucidtls.events import HandshakeComplete
-from lucidtls.handshake.common import decode_repeated, parse_view, view_repeated
+from lucidtls.handshake.common import decode_repeated, forget_peers, parse_view, view_repeated
+from lucidtls.pki import parsed
 from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import make_ca
 from lucidtls.pki.trust import TrustStore
@@ -81,3 +82,18 @@ def test_a_repeated_certificate_request_is_answered_per_client_configuration(
     without = ClientConnection(ClientConfig(trust=trust), "localhost")
     pump(without, ServerConnection(server_cfg))
     assert without.info is not None and not without.info.client_auth
+
+
+def test_forget_peers_empties_every_cache_of_what_peers_sent(
+        trust: TrustStore, server_cred: Credential, client_cred: Credential) -> None:
+    server_cfg = ServerConfig(credentials=(server_cred,), verify_client="required",
+                              client_trust=trust)
+    client_cfg = ClientConfig(trust=trust, credentials=(client_cred,))
+    assert _handshake(client_cfg, server_cfg) == (True, True)
+    caches = (decode_repeated, parse_view, parsed.load_certificate, parsed.public_key)
+    assert all(cache.cache_info().currsize for cache in caches)
+    forget_peers()
+    assert [cache.cache_info().currsize for cache in caches] == [0, 0, 0, 0]
+    # A first contact again: everything decoded and parsed afresh, and the handshake the same.
+    assert _handshake(client_cfg, server_cfg) == (True, True)
+    assert all(cache.cache_info().misses for cache in caches)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 from cryptography import x509
 
 from lucidtls.errors import CertificateError, DecodeError, ProtocolError, alert_error
+from lucidtls.pki import parsed
 from lucidtls.pki.parsed import load_certificate
 from lucidtls.wire.enums import AlertDescription, ExtensionType, HandshakeType, describe
 from lucidtls.wire.messages import (
@@ -216,6 +217,16 @@ def parse_view(view_cls: type[V], data: bytes) -> V:
     """``view_cls.decode(data)``, once per distinct extension_data: for extensions a peer
     sends the same on every connection (never for key shares, new each time)."""
     return view_cls.decode(data)
+
+
+def forget_peers() -> None:
+    """Empty every cache of what peers sent: decoded repeated messages and extensions, parsed
+    certificates and their public keys. The next handshake with any peer decodes and parses
+    everything afresh (the bench's "new peer" rows measure that; it also frees the memory)."""
+    decode_repeated.cache_clear()
+    parse_view.cache_clear()
+    parsed.load_certificate.cache_clear()
+    parsed.public_key.cache_clear()
 
 
 def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: AbstractSet[int],
