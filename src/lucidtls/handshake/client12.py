@@ -86,42 +86,49 @@ _CERT_TYPE_FOR_AUTH = {"RSA": 1, "ECDSA": 64}
 
 def run_client12(hs: ClientHandshake, sh: ServerHello) -> Procedure:
     """The TLS 1.2 client procedure, from the ServerHello on."""
-    return (yield from Client12(hs, sh).run())
+    return Client12(hs, sh).run()  # the generator itself: no wrapper to resume at each step
+
+
+# The answer depends on the key's class alone: worked out once per class (the isinstance
+# checks against cryptography's ABCs cost more than the lookup).
+_AUTH_BY_CLASS: dict[type, str] = {}
 
 
 def _key_auth(key: object) -> str:
+    auth = _AUTH_BY_CLASS.get(type(key))
+    if auth is not None:
+        return auth
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
-        return "RSA"
-    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey,
-                        ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
-        return "ECDSA"
-    return "none"
+        auth = "RSA"
+    elif isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey,
+                          ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+        auth = "ECDSA"
+    else:
+        auth = "none"
+    _AUTH_BY_CLASS[type(key)] = auth
+    return auth
 
 
 class Client12:
     """One TLS 1.2 client handshake: the state valid across its steps (the TLS 1.3 procedure's
     object ``hs`` holds the ClientHello, its transcript, the peer's chain)."""
 
+    suite: Suite  # set by process_server_hello, the first step
+
     def __init__(self, hs: ClientHandshake, sh: ServerHello) -> None:
         self.hs, self.sh = hs, sh
         self.io, self.config = hs.io, hs.config
         self.server_random = sh.random
-        self.suite: Suite | None = None
         self.ems = False
         self.ske: ServerKeyExchangeECDHE | None = None
         self.cert_request: CertificateRequest12 | None = None
         self.sent_certificate: tuple[Credential, int] | None = None
 
-    @property
-    def suite_(self) -> Suite:
-        assert self.suite is not None
-        return self.suite
-
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
         self.process_server_hello()
         yield from self.read_server_certificate()
-        if self.suite_.kx == "ECDHE":
+        if self.suite.kx == "ECDHE":
             yield from self.read_server_key_exchange()
         yield from self.read_certificate_request_and_done()
         if self.cert_request is not None:
@@ -129,7 +136,7 @@ class Client12:
         master = self.send_client_key_exchange()
         if self.sent_certificate is not None:
             self.send_certificate_verify(*self.sent_certificate)
-        prf = ks.Prf12(self.suite_.hash, master)  # key block and both Finished
+        prf = ks.Prf12(self.suite.hash, master)  # key block and both Finished
         self.send_finished(prf)
         yield from self.read_server_finished(prf)
         return self.result(master)
@@ -199,9 +206,9 @@ class Client12:
             self.io.trace("certificate", chain=hs.peer_chain)
         # RFC 5246 §7.4.2: the key must suit the suite's key exchange / authentication.
         leaf_auth = _key_auth(public_key(hs.peer_chain[0]))
-        if leaf_auth != self.suite_.auth:
+        if leaf_auth != self.suite.auth:
             raise alert_error(A.unsupported_certificate, f"server certificate has a {leaf_auth} "
-                              f"key, but {self.suite_.name} needs {self.suite_.auth}")
+                              f"key, but {self.suite.name} needs {self.suite.auth}")
         name = hs.server_name if cfg.check_hostname else None
 
         def builtin() -> VerifiedChain:
@@ -262,7 +269,7 @@ class Client12:
 
     # --- ClientKeyExchange (RFC 5246 §7.4.7) ----------------------------------------------
     def send_client_key_exchange(self) -> bytes:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         if suite.kx == "ECDHE":
             ske = self.ske
             assert ske is not None
@@ -301,7 +308,7 @@ class Client12:
 
     # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
     def send_finished(self, prf: ks.Prf12) -> None:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
             suite, hs.client_random, self.server_random)
         io.send_ccs()
@@ -312,7 +319,7 @@ class Client12:
             io.trace("finished", sender="client", verify_data=verify_data)
 
     def read_server_finished(self, prf: ks.Prf12) -> Step:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         yield expect(CHANGE_CIPHER_SPEC)
         io.install_12("read", suite, self.server_key, self.server_iv)
         msg: Message = yield expect(HT.FINISHED)
@@ -329,7 +336,7 @@ class Client12:
         return None
 
     def result(self, master: bytes) -> HandshakeResult:
-        hs, suite = self.hs, self.suite_
+        hs, suite = self.hs, self.suite
         info = ConnectionInfo(
             version=TLS12, cipher_suite=int(suite.id), group=hs.group,
             signature_scheme=hs.signature_scheme, alpn_protocol=hs.alpn,

@@ -85,28 +85,39 @@ _UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()  # RFC 8422 §5.2
 
 def run_server12(hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> Procedure:
     """The TLS 1.2 server procedure (the caller has chosen *version* == TLS 1.2)."""
-    return (yield from Server12(hs, ch, raw, version).run())
+    return Server12(hs, ch, raw, version).run()  # the generator itself: no wrapper to resume
+
+
+_AUTH_BY_CLASS: dict[type, str] = {}
 
 
 def key_auth(private_key: object) -> str:
     """The suite authentication a key can serve: "RSA" or "ECDSA" (EdDSA too, RFC 8422 §5.1)."""
+    # Depends on the key's class alone: the ABC isinstance checks run once per class.
+    auth = _AUTH_BY_CLASS.get(type(private_key))
+    if auth is not None:
+        return auth
     if isinstance(private_key, rsa.RSAPrivateKey):
-        return "RSA"
-    if isinstance(private_key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
-        return "ECDSA"
-    return "none"
+        auth = "RSA"
+    elif isinstance(private_key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
+        auth = "ECDSA"
+    else:
+        auth = "none"
+    _AUTH_BY_CLASS[type(private_key)] = auth
+    return auth
 
 
 class Server12:
     """One TLS 1.2 server handshake: the state valid across its steps (the TLS 1.3 procedure's
     object ``hs`` holds the transcript, randoms, SNI and the peer's chain)."""
 
+    suite: Suite  # set by choose_parameters, before any step that reads it
+
     def __init__(self, hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> None:
         self.hs, self.ch, self.raw = hs, ch, raw
         self.io, self.config = hs.io, hs.config
         if version != TLS12:
             raise alert_error(A.protocol_version, f"version 0x{version:04x} is not implemented")
-        self.suite: Suite | None = None
         self.group: int | None = None
         self.credential: Credential | None = None
         self.signature_scheme: int | None = None
@@ -118,11 +129,6 @@ class Server12:
         self._credentials_for: dict[str, tuple[list[Credential],
                                                tuple[Credential, int] | None]] = {}
 
-    @property
-    def suite_(self) -> Suite:
-        assert self.suite is not None
-        return self.suite
-
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
         self.hs.transcript.add(self.raw)
@@ -130,7 +136,7 @@ class Server12:
         self.choose_parameters()
         self.send_server_hello()
         self.send_certificate()
-        if self.suite_.kx == "ECDHE":
+        if self.suite.kx == "ECDHE":
             self.send_server_key_exchange()
         if self.config.verify_client != "none":
             self.send_certificate_request()
@@ -140,7 +146,7 @@ class Server12:
         master = yield from self.read_client_key_exchange()
         if self.hs.peer_chain:
             yield from self.read_certificate_verify()
-        prf = ks.Prf12(self.suite_.hash, master)  # key block and both Finished
+        prf = ks.Prf12(self.suite.hash, master)  # key block and both Finished
         yield from self.read_client_finished(prf)
         self.send_finished(prf)
         return self.result(master)
@@ -253,7 +259,7 @@ class Server12:
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
     def send_server_hello(self) -> None:
-        hs, io, suite, cfg = self.hs, self.io, self.suite_, self.config
+        hs, io, suite, cfg = self.hs, self.io, self.suite, self.config
         server_random = io.random(32)
         if TLS13 in cfg.versions:
             # RFC 8446 §4.1.3: a TLS 1.3 server negotiating 1.2 says so in the last 8 bytes.
@@ -332,7 +338,7 @@ class Server12:
 
     # --- ClientKeyExchange (RFC 5246 §7.4.7) ----------------------------------------------
     def read_client_key_exchange(self) -> Generator[Expect, Message, bytes]:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         if suite.kx == "RSA":
             # RFC 5246 §7.4.7.1: the fallback premaster exists before we look at the
             # ciphertext, and every failure continues with it (no padding oracle).
@@ -378,7 +384,7 @@ class Server12:
 
     # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
     def read_client_finished(self, prf: ks.Prf12) -> Step:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
             suite, hs.client_random, hs.server_random)
         yield expect(CHANGE_CIPHER_SPEC)
@@ -397,7 +403,7 @@ class Server12:
         return None
 
     def send_finished(self, prf: ks.Prf12) -> None:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         io.send_ccs()
         io.install_12("write", suite, self.server_key, self.server_iv)
         verify_data = prf.finished(b"server finished", hs.transcript.digest())
@@ -406,7 +412,7 @@ class Server12:
             io.trace("finished", sender="server", verify_data=verify_data)
 
     def result(self, master: bytes) -> HandshakeResult:
-        hs, suite = self.hs, self.suite_
+        hs, suite = self.hs, self.suite
         info = ConnectionInfo(
             version=TLS12, cipher_suite=int(suite.id), group=self.group,
             signature_scheme=self.signature_scheme, alpn_protocol=hs.alpn,
