@@ -146,8 +146,9 @@ class Client12:
         hs, sh, cfg = self.hs, self.sh, self.config
         assert hs.client_hello is not None
         # RFC 8446 §4.1.4: a HelloRetryRequest fixed TLS 1.3; the ServerHello must agree.
-        require(not hs.hello_retry, A.illegal_parameter,
-                "ServerHello chose TLS 1.2 after a TLS 1.3 HelloRetryRequest")
+        if hs.hello_retry:
+            raise alert_error(A.illegal_parameter,
+                              "ServerHello chose TLS 1.2 after a TLS 1.3 HelloRetryRequest")
         # RFC 8446 §4.1.3: a client that offered TLS 1.3 must refuse a downgrade the server
         # signals.
         if sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
@@ -161,8 +162,8 @@ class Client12:
             raise alert_error(A.illegal_parameter, f"server selected cipher suite "
                               f"0x{sh.cipher_suite:04x}, which we did not offer for TLS 1.2")
         assert suite is not None
-        require(sh.legacy_compression_method == 0, A.illegal_parameter,
-                "ServerHello selected a compression method")
+        if sh.legacy_compression_method != 0:
+            raise alert_error(A.illegal_parameter, "ServerHello selected a compression method")
         # RFC 5746 §3.4: the SCSV counts as offering renegotiation_info.
         offered = hs.offered_exts | ({int(E.renegotiation_info)} if _SCSV_RENEGOTIATION in
                                      hs.client_hello.cipher_suites else set())
@@ -172,18 +173,21 @@ class Client12:
         exts = dict(sh.extensions)
         # RFC 5746 §3.4: in an initial handshake the extension must be empty.
         ri = view_in(exts, X.RenegotiationInfo)
-        require(ri is None or ri.renegotiated_connection == b"", A.handshake_failure,
-                "ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
+        if ri is not None and ri.renegotiated_connection != b"":
+            raise alert_error(A.handshake_failure,
+                              "ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
         self.ems = E.extended_master_secret in exts
         if self.ems:
             view_in(exts, X.ExtendedMasterSecret)
         # RFC 7627 §5.3: without it the master secret is not bound to this handshake.
-        require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
-                "server does not support the extended master secret (RFC 7627), "
-                "which we require")
+        if not self.ems and cfg.require_extended_master_secret:
+            raise alert_error(A.handshake_failure,
+                              "server does not support the extended master secret (RFC 7627), "
+                              "which we require")
         pf = view_in(exts, X.ECPointFormats)
-        require(pf is None or 0 in pf.formats, A.illegal_parameter,
-                "server ec_point_formats lacks uncompressed (RFC 8422 §5.2)")
+        if pf is not None and 0 not in pf.formats:
+            raise alert_error(A.illegal_parameter,
+                              "server ec_point_formats lacks uncompressed (RFC 8422 §5.2)")
         if E.server_name in exts:
             view_in(exts, X.ServerNameAck)
         alpn = view_in(exts, X.ALPN)
@@ -199,8 +203,8 @@ class Client12:
         hs, cfg = self.hs, self.config
         msg: Message = yield expect(HT.CERTIFICATE)
         cert: Certificate12 = decode_repeated(Certificate12, msg.body)
-        require(len(cert.certificate_list) > 0, A.decode_error,
-                "server sent an empty Certificate message")
+        if not cert.certificate_list:
+            raise alert_error(A.decode_error, "server sent an empty Certificate message")
         hs.peer_chain = parse_certificates(cert.certificate_list)
         if self.io.tracing:
             self.io.trace("certificate", chain=hs.peer_chain)
@@ -214,9 +218,8 @@ class Client12:
         def builtin() -> VerifiedChain:
             return verify_server_chain(cfg.trust_store(), hs.peer_chain, name)
 
-        require(not cfg.check_hostname or bool(hs.server_name) or
-                cfg.dangerously_skip_verification, A.internal_error,
-                "no server name to check the certificate against")
+        if cfg.check_hostname and not hs.server_name and not cfg.dangerously_skip_verification:
+            raise alert_error(A.internal_error, "no server name to check the certificate against")
         hs.verified, hs.verification = verify_peer_chain(
             hs.peer_chain, verify=builtin, callback=cfg.verify_callback,
             skip=cfg.dangerously_skip_verification, io=self.io)
@@ -328,8 +331,8 @@ class Client12:
         if len(fin.verify_data) != len(expected):
             raise alert_error(A.decode_error, f"server Finished is {len(fin.verify_data)} "
                               f"bytes, not {len(expected)}")
-        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
-                "server Finished does not match the transcript")
+        if not ks.verify_finished(expected, fin.verify_data):
+            raise alert_error(A.decrypt_error, "server Finished does not match the transcript")
         hs.transcript.add(msg.raw)
         if io.tracing:
             io.trace("finished", sender="server", verify_data=fin.verify_data)

@@ -166,8 +166,9 @@ class Server12:
                                   f"{version_label(client_max)}, but we support "
                                   f"{version_label(ours)}")
         # RFC 5246 §7.4.1.2: the list MUST contain the null method; we select it.
-        require(0 in ch.legacy_compression_methods, A.illegal_parameter,
-                "ClientHello compression methods do not include null (0)")
+        if 0 not in ch.legacy_compression_methods:
+            raise alert_error(A.illegal_parameter,
+                              "ClientHello compression methods do not include null (0)")
         # RFC 5746 §3.6: the signal is the SCSV or an empty renegotiation_info.
         ri = self.hs.view(X.RenegotiationInfo)
         if ri is not None:
@@ -179,13 +180,15 @@ class Server12:
         self.ems = E.extended_master_secret in self.hs.client_exts
         if self.ems:
             self.hs.view(X.ExtendedMasterSecret)
-        require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
-                "client does not support the extended master secret (RFC 7627), "
-                "which this server requires")
+        if not self.ems and cfg.require_extended_master_secret:
+            raise alert_error(A.handshake_failure,
+                              "client does not support the extended master secret (RFC 7627), "
+                              "which this server requires")
         # RFC 8422 §5.1.2: the uncompressed point format is mandatory when the list is sent.
         pf = self.hs.view(X.ECPointFormats)
-        require(pf is None or 0 in pf.formats, A.illegal_parameter,
-                "ec_point_formats does not include uncompressed (0)")
+        if pf is not None and 0 not in pf.formats:
+            raise alert_error(A.illegal_parameter,
+                              "ec_point_formats does not include uncompressed (0)")
 
     # --- suite, group, credential, ALPN ---------------------------------------------------
     def choose_parameters(self) -> None:
@@ -395,8 +398,8 @@ class Server12:
         if len(fin.verify_data) != len(expected):
             raise alert_error(A.decode_error, f"client Finished is {len(fin.verify_data)} "
                               f"bytes, not {len(expected)}")
-        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
-                "client Finished does not match the transcript")
+        if not ks.verify_finished(expected, fin.verify_data):
+            raise alert_error(A.decrypt_error, "client Finished does not match the transcript")
         hs.transcript.add(msg.raw)
         if io.tracing:
             io.trace("finished", sender="client", verify_data=fin.verify_data)
