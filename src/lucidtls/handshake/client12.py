@@ -114,15 +114,16 @@ class Client12:
     object ``hs`` holds the ClientHello, its transcript, the peer's chain)."""
 
     suite: Suite  # set by process_server_hello, the first step
+    # Until a step sets them (class-level defaults: nothing to store per handshake).
+    ems = False
+    ske: ServerKeyExchangeECDHE | None = None
+    cert_request: CertificateRequest12 | None = None
+    sent_certificate: tuple[Credential, int] | None = None
 
     def __init__(self, hs: ClientHandshake, sh: ServerHello) -> None:
         self.hs, self.sh = hs, sh
         self.io, self.config = hs.io, hs.config
         self.server_random = sh.random
-        self.ems = False
-        self.ske: ServerKeyExchangeECDHE | None = None
-        self.cert_request: CertificateRequest12 | None = None
-        self.sent_certificate: tuple[Credential, int] | None = None
 
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
@@ -254,7 +255,8 @@ class Client12:
             self.cert_request = decode_repeated(CertificateRequest12, msg.body)
             self.hs.transcript.add(msg.raw)
             msg = yield expect(HT.SERVER_HELLO_DONE)
-        decode(ServerHelloDone, msg.body)
+        if msg.body:  # it has no fields: only a non-empty body needs decoding, to refuse it
+            decode(ServerHelloDone, msg.body)
         self.hs.transcript.add(msg.raw)
         return None
 
@@ -326,16 +328,16 @@ class Client12:
         yield expect(CHANGE_CIPHER_SPEC)
         io.install_12("read", suite, self.server_key, self.server_iv)
         msg: Message = yield expect(HT.FINISHED)
-        fin: Finished = decode(Finished, msg.body)
+        verify_data = msg.body  # the whole body (RFC 5246 §7.4.9): no Finished object
         expected = prf.finished(b"server finished", hs.transcript.digest())
-        if len(fin.verify_data) != len(expected):
-            raise alert_error(A.decode_error, f"server Finished is {len(fin.verify_data)} "
+        if len(verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"server Finished is {len(verify_data)} "
                               f"bytes, not {len(expected)}")
-        if not ks.verify_finished(expected, fin.verify_data):
+        if not ks.verify_finished(expected, verify_data):
             raise alert_error(A.decrypt_error, "server Finished does not match the transcript")
         hs.transcript.add(msg.raw)
         if io.tracing:
-            io.trace("finished", sender="server", verify_data=fin.verify_data)
+            io.trace("finished", sender="server", verify_data=verify_data)
         return None
 
     def result(self, master: bytes) -> HandshakeResult:

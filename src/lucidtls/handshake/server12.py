@@ -112,19 +112,20 @@ class Server12:
     object ``hs`` holds the transcript, randoms, SNI and the peer's chain)."""
 
     suite: Suite  # set by choose_parameters, before any step that reads it
+    # Until a step sets them (class-level defaults: nothing to store per handshake).
+    group: int | None = None
+    credential: Credential | None = None
+    signature_scheme: int | None = None
+    ems = False
+    secure_renegotiation = False
+    key_share: KeyShare | None = None
+    cert_requested = False
 
     def __init__(self, hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> None:
         self.hs, self.ch, self.raw = hs, ch, raw
         self.io, self.config = hs.io, hs.config
         if version != TLS12:
             raise alert_error(A.protocol_version, f"version 0x{version:04x} is not implemented")
-        self.group: int | None = None
-        self.credential: Credential | None = None
-        self.signature_scheme: int | None = None
-        self.ems = False
-        self.secure_renegotiation = False
-        self.key_share: KeyShare | None = None
-        self.cert_requested = False
         # credential_for's work per suite.auth: (credentials of that key type, choose_credential)
         self._credentials_for: dict[str, tuple[list[Credential],
                                                tuple[Credential, int] | None]] = {}
@@ -393,16 +394,16 @@ class Server12:
         yield expect(CHANGE_CIPHER_SPEC)
         io.install_12("read", suite, client_key, client_iv)
         msg: Message = yield expect(HT.FINISHED)
-        fin: Finished = decode(Finished, msg.body)
+        verify_data = msg.body  # the whole body (RFC 5246 §7.4.9): no Finished object
         expected = prf.finished(b"client finished", hs.transcript.digest())
-        if len(fin.verify_data) != len(expected):
-            raise alert_error(A.decode_error, f"client Finished is {len(fin.verify_data)} "
+        if len(verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"client Finished is {len(verify_data)} "
                               f"bytes, not {len(expected)}")
-        if not ks.verify_finished(expected, fin.verify_data):
+        if not ks.verify_finished(expected, verify_data):
             raise alert_error(A.decrypt_error, "client Finished does not match the transcript")
         hs.transcript.add(msg.raw)
         if io.tracing:
-            io.trace("finished", sender="client", verify_data=fin.verify_data)
+            io.trace("finished", sender="client", verify_data=verify_data)
         return None
 
     def send_finished(self, prf: ks.Prf12) -> None:
