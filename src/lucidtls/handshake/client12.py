@@ -82,6 +82,13 @@ _SERVER_HELLO_EXTS: set[int] = {E.server_name, E.ec_point_formats, E.renegotiati
 _SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPE_FOR_AUTH = {"RSA": 1, "ECDSA": 64}
+# What each step waits for, built once (an Expect is immutable).
+_EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
+_EXPECT_SERVER_KEY_EXCHANGE = expect(HT.SERVER_KEY_EXCHANGE)
+_EXPECT_REQUEST_OR_DONE = expect(HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE)
+_EXPECT_SERVER_HELLO_DONE = expect(HT.SERVER_HELLO_DONE)
+_EXPECT_CCS = expect(CHANGE_CIPHER_SPEC)
+_EXPECT_FINISHED = expect(HT.FINISHED)
 
 
 def run_client12(hs: ClientHandshake, sh: ServerHello) -> Procedure:
@@ -202,7 +209,7 @@ class Client12:
     # --- server Certificate (RFC 5246 §7.4.2) ---------------------------------------------
     def read_server_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield expect(HT.CERTIFICATE)
+        msg: Message = yield _EXPECT_CERTIFICATE
         cert: Certificate12 = decode_repeated(Certificate12, msg.body)
         if not cert.certificate_list:
             raise alert_error(A.decode_error, "server sent an empty Certificate message")
@@ -230,7 +237,7 @@ class Client12:
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
     def read_server_key_exchange(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield expect(HT.SERVER_KEY_EXCHANGE)
+        msg: Message = yield _EXPECT_SERVER_KEY_EXCHANGE
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
         if not (ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups):
             raise alert_error(A.illegal_parameter,
@@ -250,11 +257,11 @@ class Client12:
 
     # --- CertificateRequest, ServerHelloDone (RFC 5246 §7.4.4, §7.4.5) -------------------
     def read_certificate_request_and_done(self) -> Step:
-        msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE)
+        msg: Message = yield _EXPECT_REQUEST_OR_DONE
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
             self.cert_request = decode_repeated(CertificateRequest12, msg.body)
             self.hs.transcript.add(msg.raw)
-            msg = yield expect(HT.SERVER_HELLO_DONE)
+            msg = yield _EXPECT_SERVER_HELLO_DONE
         if msg.body:  # it has no fields: only a non-empty body needs decoding, to refuse it
             decode(ServerHelloDone, msg.body)
         self.hs.transcript.add(msg.raw)
@@ -325,9 +332,9 @@ class Client12:
 
     def read_server_finished(self, prf: ks.Prf12) -> Step:
         hs, io, suite = self.hs, self.io, self.suite
-        yield expect(CHANGE_CIPHER_SPEC)
+        yield _EXPECT_CCS
         io.install_12("read", suite, self.server_key, self.server_iv)
-        msg: Message = yield expect(HT.FINISHED)
+        msg: Message = yield _EXPECT_FINISHED
         verify_data = msg.body  # the whole body (RFC 5246 §7.4.9): no Finished object
         expected = prf.finished(b"server finished", hs.transcript.digest())
         if len(verify_data) != len(expected):

@@ -78,9 +78,19 @@ _SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 _SCSV_FALLBACK = int(CipherSuite.TLS_FALLBACK_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPES = bytes((1, 64))
-# Extension bodies the ServerHello sends unchanged on every handshake.
-_EMPTY_RENEGOTIATION_INFO = X.RenegotiationInfo(b"").encode()  # RFC 5746 §3.6
-_UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()  # RFC 8422 §5.2
+# Extensions the ServerHello sends unchanged on every handshake: (type, extension_data).
+_RENEGOTIATION_INFO_EXT = (int(E.renegotiation_info),
+                           X.RenegotiationInfo(b"").encode())  # empty: RFC 5746 §3.6
+_EXTENDED_MASTER_SECRET_EXT = (int(E.extended_master_secret), b"")  # RFC 7627 §5.1
+_SERVER_NAME_ACK_EXT = (int(E.server_name), b"")  # RFC 6066 §3
+_EC_POINT_FORMATS_EXT = (int(E.ec_point_formats),
+                         X.ECPointFormats([0]).encode())  # uncompressed only: RFC 8422 §5.2
+# What each step waits for, built once (an Expect is immutable).
+_EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
+_EXPECT_CLIENT_KEY_EXCHANGE = expect(HT.CLIENT_KEY_EXCHANGE)
+_EXPECT_CERTIFICATE_VERIFY = expect(HT.CERTIFICATE_VERIFY)
+_EXPECT_CCS = expect(CHANGE_CIPHER_SPEC)
+_EXPECT_FINISHED = expect(HT.FINISHED)
 
 
 def run_server12(hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> Procedure:
@@ -198,8 +208,10 @@ class Server12:
         # RFC 8422 §4: without supported_groups any curve may be used; we pick P-256.
         client_groups = groups_ext.groups if groups_ext is not None \
             else [int(NamedGroup.secp256r1)]
-        self.group = next((int(g) for g in cfg.groups
-                           if g in TLS12_GROUPS and g in client_groups), None)
+        for g in cfg.groups:  # our preference
+            if g in TLS12_GROUPS and g in client_groups:
+                self.group = int(g)
+                break
         sigalgs = hs.view(X.SignatureAlgorithms)
         # RFC 5246 §7.4.1.4.1: without the extension the client accepts only SHA-1
         # signatures, which we do not make.
@@ -271,13 +283,13 @@ class Server12:
         hs.server_random = server_random
         exts: list[tuple[int, bytes]] = []
         if self.secure_renegotiation:
-            exts.append((E.renegotiation_info, _EMPTY_RENEGOTIATION_INFO))
+            exts.append(_RENEGOTIATION_INFO_EXT)
         if self.ems:
-            exts.append((E.extended_master_secret, b""))
+            exts.append(_EXTENDED_MASTER_SECRET_EXT)
         if hs.server_name is not None:
-            exts.append((E.server_name, b""))  # RFC 6066 §3
+            exts.append(_SERVER_NAME_ACK_EXT)  # RFC 6066 §3
         if suite.kx == "ECDHE" and E.ec_point_formats in hs.client_exts:
-            exts.append((E.ec_point_formats, _UNCOMPRESSED_ONLY))  # RFC 8422 §5.2
+            exts.append(_EC_POINT_FORMATS_EXT)  # RFC 8422 §5.2
         if hs.alpn is not None:
             exts.append((E.application_layer_protocol_negotiation,
                          X.ALPN([hs.alpn.encode()]).encode()))
@@ -318,7 +330,7 @@ class Server12:
     # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
     def read_client_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield expect(HT.CERTIFICATE)
+        msg: Message = yield _EXPECT_CERTIFICATE
         cert: Certificate12 = decode_repeated(Certificate12, msg.body)
         hs.transcript.add(msg.raw)
         if not cert.certificate_list:
@@ -347,7 +359,7 @@ class Server12:
             # RFC 5246 §7.4.7.1: the fallback premaster exists before we look at the
             # ciphertext, and every failure continues with it (no padding oracle).
             fallback = io.random(PREMASTER_LEN)
-        msg: Message = yield expect(HT.CLIENT_KEY_EXCHANGE)
+        msg: Message = yield _EXPECT_CLIENT_KEY_EXCHANGE
         if suite.kx == "ECDHE":
             cke: ClientKeyExchangeECDHE = decode(ClientKeyExchangeECDHE, msg.body)
             assert self.key_share is not None
@@ -371,7 +383,7 @@ class Server12:
     # --- client CertificateVerify (RFC 5246 §7.4.8) ---------------------------------------
     def read_certificate_verify(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield expect(HT.CERTIFICATE_VERIFY)
+        msg: Message = yield _EXPECT_CERTIFICATE_VERIFY
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         # RFC 5246 §7.4.8: the scheme must be one of our CertificateRequest's.
         if cv.algorithm not in cfg.signature_schemes:
@@ -391,9 +403,9 @@ class Server12:
         hs, io, suite = self.hs, self.io, self.suite
         client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
             suite, hs.client_random, hs.server_random)
-        yield expect(CHANGE_CIPHER_SPEC)
+        yield _EXPECT_CCS
         io.install_12("read", suite, client_key, client_iv)
-        msg: Message = yield expect(HT.FINISHED)
+        msg: Message = yield _EXPECT_FINISHED
         verify_data = msg.body  # the whole body (RFC 5246 §7.4.9): no Finished object
         expected = prf.finished(b"client finished", hs.transcript.digest())
         if len(verify_data) != len(expected):
