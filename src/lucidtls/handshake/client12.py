@@ -166,7 +166,7 @@ class Client12:
                     "(RFC 8446 §4.1.3): an attacker may have removed TLS 1.3 from our hello")
         suite = SUITES.get(sh.cipher_suite)
         if not (suite is not None and sh.cipher_suite in hs.client_hello.cipher_suites
-                and suite.version == ProtocolVersion.TLS1_2):
+                and suite.version == TLS12):
             raise alert_error(A.illegal_parameter, f"server selected cipher suite "
                               f"0x{sh.cipher_suite:04x}, which we did not offer for TLS 1.2")
         assert suite is not None
@@ -247,7 +247,9 @@ class Client12:
             raise alert_error(A.illegal_parameter,
                               f"server signed with {describe(SignatureScheme, ske.algorithm)}, "
                               "which we did not offer")
-        signed = hs.client_random + self.server_random + ske.params_bytes()
+        # The signed ServerECDHParams are the body's first bytes: curve_type (1), namedcurve
+        # (2), the point with its 1-byte length (decode checked that layout).
+        signed = hs.client_random + self.server_random + msg.body[:4 + len(ske.public)]
         signatures.verify(ske.algorithm, public_key(hs.peer_chain[0]), signed, ske.signature,
                           version=TLS12)
         hs.signature_scheme, hs.group = ske.algorithm, ske.named_group

@@ -235,7 +235,7 @@ class Server12:
         if suite.kx != "ECDHE":
             self.group = None
         alpn = hs.view(X.ALPN)
-        hs.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
+        hs.alpn = negotiate.choose_alpn(alpn.protocols, cfg.alpn_protocols) if alpn else None
 
     def suite_fits(self, suite: Suite) -> bool:
         if suite.kx == "ECDHE" and self.group is None:
@@ -257,7 +257,7 @@ class Server12:
             return (pick[0] if pick else creds[0], None) if creds else None
         return pick
 
-    def no_suite_reason(self, enabled: list[int]) -> str:
+    def no_suite_reason(self, enabled: tuple[int, ...]) -> str:
         offered = [s for s in self.ch.cipher_suites
                    if s not in (_SCSV_FALLBACK, _SCSV_RENEGOTIATION) and (s & 0x0F0F) != 0x0A0A]
         ours12 = [s for s in offered if s in SUITES and SUITES[s].version == TLS12]
