@@ -346,9 +346,10 @@ class Prf12:
         AEAD suites have no MAC keys; the IVs are ``suite.iv_len`` bytes (RFC 5288 §3,
         RFC 7905 §2).
         """
-        k, n = suite.key_len, suite.iv_len
-        block = self(b"key expansion", server_random + client_random, 2 * k + 2 * n)
-        return block[:k], block[k : 2 * k], block[2 * k : 2 * k + n], block[2 * k + n :]
+        length, client_key, server_key, client_iv, server_iv = _key_block_layout(
+            suite.key_len, suite.iv_len)
+        block = self(b"key expansion", server_random + client_random, length)
+        return block[client_key], block[server_key], block[client_iv], block[server_iv]
 
     def finished(self, label: bytes, handshake_hash: bytes) -> bytes:
         """verify_data (12 bytes) from the master secret; label b"client finished" or
@@ -362,6 +363,14 @@ class Prf12:
         h = copy()
         h.update(a + full_seed)
         return h.finalize()[:12]
+
+
+@functools.lru_cache(maxsize=8)
+def _key_block_layout(key_len: int, iv_len: int) -> tuple[int, slice, slice, slice, slice]:
+    """The key block's length and where each of its four parts lies (RFC 5246 §6.3)."""
+    k, n = key_len, iv_len
+    return (2 * k + 2 * n, slice(0, k), slice(k, 2 * k), slice(2 * k, 2 * k + n),
+            slice(2 * k + n, 2 * k + 2 * n))
 
 
 def prf12(hash: _HashAlg, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
