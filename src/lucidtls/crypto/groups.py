@@ -15,7 +15,7 @@ Every malformed or invalid peer share raises ``IllegalParameter`` with a specifi
 from __future__ import annotations
 
 import hmac
-from typing import cast
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
@@ -84,6 +84,9 @@ def _check_supported(group: int) -> NamedGroup:
 
 
 # --- X25519 ------------------------------------------------------------------------------------
+_X25519_ZERO = bytes(X25519_LEN)
+
+
 def _x25519_private(private_bytes: bytes | None) -> x25519.X25519PrivateKey:
     if private_bytes is None:
         return x25519.X25519PrivateKey.generate()
@@ -104,7 +107,7 @@ def _x25519_exchange(key: x25519.X25519PrivateKey, peer: bytes) -> bytes:
     except ValueError:
         # OpenSSL refuses to return the all-zero output of a small-order point.
         raise IllegalParameter("x25519 key share is a small-order point (RFC 7748 §6.1)") from None
-    if hmac.compare_digest(shared, bytes(X25519_LEN)):
+    if hmac.compare_digest(shared, _X25519_ZERO):
         raise IllegalParameter("x25519 shared secret is all zeros (RFC 7748 §6.1)")
     return shared
 
@@ -177,12 +180,13 @@ class KeyShare:
         return cls(named, _x25519_private(x_priv), kem)
 
     def _compute_public(self) -> bytes:
-        # The group says what the key is (generate() built it): no ABC isinstance checks.
-        dh = self._dh
+        # The group says what the key is (generate() built it): no ABC isinstance checks,
+        # and no typing.cast() calls at run time.
+        dh: Any = self._dh
         if self.group in _CURVES:
-            classical = _ec_public_bytes(cast(ec.EllipticCurvePrivateKey, dh))
+            classical = _ec_public_bytes(dh)
         else:  # x25519, alone or in the hybrid
-            classical = _x25519_public_bytes(cast(x25519.X25519PrivateKey, dh))
+            classical = _x25519_public_bytes(dh)
         if self._kem is not None:
             return self._kem.public_key().public_bytes_raw() + classical
         return classical
@@ -193,7 +197,7 @@ class KeyShare:
 
     def exchange(self, peer_public: bytes) -> bytes:
         """Combine with the peer's share; for the hybrid, *peer_public* is the server's share."""
-        dh = self._dh
+        dh: Any = self._dh  # of the group's key class, as in _compute_public
         if self._kem is not None:
             assert isinstance(dh, x25519.X25519PrivateKey)
             expected = MLKEM768_CIPHERTEXT_LEN + X25519_LEN
@@ -208,8 +212,8 @@ class KeyShare:
                 raise IllegalParameter("X25519MLKEM768 ML-KEM ciphertext is invalid") from None
             return kem_secret + _x25519_exchange(dh, peer_public[MLKEM768_CIPHERTEXT_LEN:])
         if self.group in _CURVES:
-            return _ec_exchange(self.group, cast(ec.EllipticCurvePrivateKey, dh), peer_public)
-        return _x25519_exchange(cast(x25519.X25519PrivateKey, dh), peer_public)
+            return _ec_exchange(self.group, dh, peer_public)
+        return _x25519_exchange(dh, peer_public)
 
     def __repr__(self) -> str:
         return f"KeyShare({self.group.name})"

@@ -284,9 +284,9 @@ def finished_verify_data(hash: _HashAlg, base_key: bytes, transcript_hash: bytes
     return mac.finalize()
 
 
-def verify_finished(expected: bytes, received: bytes) -> bool:
-    """Constant-time comparison of Finished verify_data (or a binder)."""
-    return _std_hmac.compare_digest(expected, received)
+# Constant-time comparison of Finished verify_data (or a binder): verify_finished(expected,
+# received) is the stdlib's compare_digest itself, without a wrapper frame per Finished.
+verify_finished = _std_hmac.compare_digest
 
 
 def resumption_psk(hash: _HashAlg, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:
@@ -312,24 +312,30 @@ class Prf12:
     secret's ``Prf12`` for the key block and both Finished sets the key up once, not three times.
     """
 
-    __slots__ = ("_keyed",)
+    __slots__ = ("_copy",)
 
     def __init__(self, hash: _HashAlg, secret: bytes) -> None:
-        self._keyed = _hmac.HMAC(secret, hash)
+        self._copy = _hmac.HMAC(secret, hash).copy
 
     def __call__(self, label: bytes, seed: bytes, length: int) -> bytes:
-        keyed = self._keyed
+        # Straight-line for the first block: every handshake output (master secret, key
+        # block, Finished) is at most two blocks.
+        copy = self._copy
         full_seed = label + seed
-        blocks = []
-        a = full_seed  # A(0)
-        for _ in range(-(-length // keyed.algorithm.digest_size)):
-            h = keyed.copy()
+        h = copy()
+        h.update(full_seed)
+        a = h.finalize()  # A(1) = HMAC(secret, A(0)), A(0) = label + seed
+        h = copy()
+        h.update(a + full_seed)
+        out = h.finalize()
+        while len(out) < length:
+            h = copy()
             h.update(a)
             a = h.finalize()  # A(i) = HMAC(secret, A(i-1))
-            h = keyed.copy()
+            h = copy()
             h.update(a + full_seed)
-            blocks.append(h.finalize())
-        return b"".join(blocks)[:length]
+            out += h.finalize()
+        return out[:length]
 
     def key_block(
         self, suite: Suite, client_random: bytes, server_random: bytes
@@ -340,14 +346,31 @@ class Prf12:
         AEAD suites have no MAC keys; the IVs are ``suite.iv_len`` bytes (RFC 5288 §3,
         RFC 7905 §2).
         """
-        k, n = suite.key_len, suite.iv_len
-        block = self(b"key expansion", server_random + client_random, 2 * k + 2 * n)
-        return block[:k], block[k : 2 * k], block[2 * k : 2 * k + n], block[2 * k + n :]
+        length, client_key, server_key, client_iv, server_iv = _key_block_layout(
+            suite.key_len, suite.iv_len)
+        block = self(b"key expansion", server_random + client_random, length)
+        return block[client_key], block[server_key], block[client_iv], block[server_iv]
 
     def finished(self, label: bytes, handshake_hash: bytes) -> bytes:
         """verify_data (12 bytes) from the master secret; label b"client finished" or
         b"server finished" (RFC 5246 §7.4.9)."""
-        return self(label, handshake_hash, 12)
+        # One block of P_hash, written out (12 bytes is less than any suite's hash).
+        copy = self._copy
+        full_seed = label + handshake_hash
+        h = copy()
+        h.update(full_seed)
+        a = h.finalize()
+        h = copy()
+        h.update(a + full_seed)
+        return h.finalize()[:12]
+
+
+@functools.lru_cache(maxsize=8)
+def _key_block_layout(key_len: int, iv_len: int) -> tuple[int, slice, slice, slice, slice]:
+    """The key block's length and where each of its four parts lies (RFC 5246 §6.3)."""
+    k, n = key_len, iv_len
+    return (2 * k + 2 * n, slice(0, k), slice(k, 2 * k), slice(2 * k, 2 * k + n),
+            slice(2 * k + n, 2 * k + 2 * n))
 
 
 def prf12(hash: _HashAlg, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
@@ -359,12 +382,12 @@ def master_secret_12(
     hash: _HashAlg, premaster: bytes, client_random: bytes, server_random: bytes
 ) -> bytes:
     """RFC 5246 §8.1."""
-    return prf12(hash, premaster, b"master secret", client_random + server_random, 48)
+    return Prf12(hash, premaster)(b"master secret", client_random + server_random, 48)
 
 
 def extended_master_secret_12(hash: _HashAlg, premaster: bytes, session_hash: bytes) -> bytes:
     """RFC 7627 §4: session_hash = Hash(handshake messages through ClientKeyExchange)."""
-    return prf12(hash, premaster, b"extended master secret", session_hash, 48)
+    return Prf12(hash, premaster)(b"extended master secret", session_hash, 48)
 
 
 def key_block_12(

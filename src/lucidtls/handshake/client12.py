@@ -82,46 +82,61 @@ _SERVER_HELLO_EXTS: set[int] = {E.server_name, E.ec_point_formats, E.renegotiati
 _SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPE_FOR_AUTH = {"RSA": 1, "ECDSA": 64}
+# What each step waits for, built once (an Expect is immutable).
+_EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
+_EXPECT_SERVER_KEY_EXCHANGE = expect(HT.SERVER_KEY_EXCHANGE)
+_EXPECT_REQUEST_OR_DONE = expect(HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE)
+_EXPECT_SERVER_HELLO_DONE = expect(HT.SERVER_HELLO_DONE)
+_EXPECT_CCS = expect(CHANGE_CIPHER_SPEC)
+_EXPECT_FINISHED = expect(HT.FINISHED)
 
 
 def run_client12(hs: ClientHandshake, sh: ServerHello) -> Procedure:
     """The TLS 1.2 client procedure, from the ServerHello on."""
-    return (yield from Client12(hs, sh).run())
+    return Client12(hs, sh).run()  # the generator itself: no wrapper to resume at each step
+
+
+# The answer depends on the key's class alone: worked out once per class (the isinstance
+# checks against cryptography's ABCs cost more than the lookup).
+_AUTH_BY_CLASS: dict[type, str] = {}
 
 
 def _key_auth(key: object) -> str:
+    auth = _AUTH_BY_CLASS.get(type(key))
+    if auth is not None:
+        return auth
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
-        return "RSA"
-    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey,
-                        ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
-        return "ECDSA"
-    return "none"
+        auth = "RSA"
+    elif isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey,
+                          ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+        auth = "ECDSA"
+    else:
+        auth = "none"
+    _AUTH_BY_CLASS[type(key)] = auth
+    return auth
 
 
 class Client12:
     """One TLS 1.2 client handshake: the state valid across its steps (the TLS 1.3 procedure's
     object ``hs`` holds the ClientHello, its transcript, the peer's chain)."""
 
+    suite: Suite  # set by process_server_hello, the first step
+    # Until a step sets them (class-level defaults: nothing to store per handshake).
+    ems = False
+    ske: ServerKeyExchangeECDHE | None = None
+    cert_request: CertificateRequest12 | None = None
+    sent_certificate: tuple[Credential, int] | None = None
+
     def __init__(self, hs: ClientHandshake, sh: ServerHello) -> None:
         self.hs, self.sh = hs, sh
         self.io, self.config = hs.io, hs.config
         self.server_random = sh.random
-        self.suite: Suite | None = None
-        self.ems = False
-        self.ske: ServerKeyExchangeECDHE | None = None
-        self.cert_request: CertificateRequest12 | None = None
-        self.sent_certificate: tuple[Credential, int] | None = None
-
-    @property
-    def suite_(self) -> Suite:
-        assert self.suite is not None
-        return self.suite
 
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
         self.process_server_hello()
         yield from self.read_server_certificate()
-        if self.suite_.kx == "ECDHE":
+        if self.suite.kx == "ECDHE":
             yield from self.read_server_key_exchange()
         yield from self.read_certificate_request_and_done()
         if self.cert_request is not None:
@@ -129,7 +144,7 @@ class Client12:
         master = self.send_client_key_exchange()
         if self.sent_certificate is not None:
             self.send_certificate_verify(*self.sent_certificate)
-        prf = ks.Prf12(self.suite_.hash, master)  # key block and both Finished
+        prf = ks.Prf12(self.suite.hash, master)  # key block and both Finished
         self.send_finished(prf)
         yield from self.read_server_finished(prf)
         return self.result(master)
@@ -139,8 +154,9 @@ class Client12:
         hs, sh, cfg = self.hs, self.sh, self.config
         assert hs.client_hello is not None
         # RFC 8446 §4.1.4: a HelloRetryRequest fixed TLS 1.3; the ServerHello must agree.
-        require(not hs.hello_retry, A.illegal_parameter,
-                "ServerHello chose TLS 1.2 after a TLS 1.3 HelloRetryRequest")
+        if hs.hello_retry:
+            raise alert_error(A.illegal_parameter,
+                              "ServerHello chose TLS 1.2 after a TLS 1.3 HelloRetryRequest")
         # RFC 8446 §4.1.3: a client that offered TLS 1.3 must refuse a downgrade the server
         # signals.
         if sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
@@ -150,12 +166,12 @@ class Client12:
                     "(RFC 8446 §4.1.3): an attacker may have removed TLS 1.3 from our hello")
         suite = SUITES.get(sh.cipher_suite)
         if not (suite is not None and sh.cipher_suite in hs.client_hello.cipher_suites
-                and suite.version == ProtocolVersion.TLS1_2):
+                and suite.version == TLS12):
             raise alert_error(A.illegal_parameter, f"server selected cipher suite "
                               f"0x{sh.cipher_suite:04x}, which we did not offer for TLS 1.2")
         assert suite is not None
-        require(sh.legacy_compression_method == 0, A.illegal_parameter,
-                "ServerHello selected a compression method")
+        if sh.legacy_compression_method != 0:
+            raise alert_error(A.illegal_parameter, "ServerHello selected a compression method")
         # RFC 5746 §3.4: the SCSV counts as offering renegotiation_info.
         offered = hs.offered_exts | ({int(E.renegotiation_info)} if _SCSV_RENEGOTIATION in
                                      hs.client_hello.cipher_suites else set())
@@ -165,18 +181,21 @@ class Client12:
         exts = dict(sh.extensions)
         # RFC 5746 §3.4: in an initial handshake the extension must be empty.
         ri = view_in(exts, X.RenegotiationInfo)
-        require(ri is None or ri.renegotiated_connection == b"", A.handshake_failure,
-                "ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
+        if ri is not None and ri.renegotiated_connection != b"":
+            raise alert_error(A.handshake_failure,
+                              "ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
         self.ems = E.extended_master_secret in exts
         if self.ems:
             view_in(exts, X.ExtendedMasterSecret)
         # RFC 7627 §5.3: without it the master secret is not bound to this handshake.
-        require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
-                "server does not support the extended master secret (RFC 7627), "
-                "which we require")
+        if not self.ems and cfg.require_extended_master_secret:
+            raise alert_error(A.handshake_failure,
+                              "server does not support the extended master secret (RFC 7627), "
+                              "which we require")
         pf = view_in(exts, X.ECPointFormats)
-        require(pf is None or 0 in pf.formats, A.illegal_parameter,
-                "server ec_point_formats lacks uncompressed (RFC 8422 §5.2)")
+        if pf is not None and 0 not in pf.formats:
+            raise alert_error(A.illegal_parameter,
+                              "server ec_point_formats lacks uncompressed (RFC 8422 §5.2)")
         if E.server_name in exts:
             view_in(exts, X.ServerNameAck)
         alpn = view_in(exts, X.ALPN)
@@ -190,26 +209,25 @@ class Client12:
     # --- server Certificate (RFC 5246 §7.4.2) ---------------------------------------------
     def read_server_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield expect(HT.CERTIFICATE)
+        msg: Message = yield _EXPECT_CERTIFICATE
         cert: Certificate12 = decode_repeated(Certificate12, msg.body)
-        require(len(cert.certificate_list) > 0, A.decode_error,
-                "server sent an empty Certificate message")
+        if not cert.certificate_list:
+            raise alert_error(A.decode_error, "server sent an empty Certificate message")
         hs.peer_chain = parse_certificates(cert.certificate_list)
         if self.io.tracing:
             self.io.trace("certificate", chain=hs.peer_chain)
         # RFC 5246 §7.4.2: the key must suit the suite's key exchange / authentication.
         leaf_auth = _key_auth(public_key(hs.peer_chain[0]))
-        if leaf_auth != self.suite_.auth:
+        if leaf_auth != self.suite.auth:
             raise alert_error(A.unsupported_certificate, f"server certificate has a {leaf_auth} "
-                              f"key, but {self.suite_.name} needs {self.suite_.auth}")
+                              f"key, but {self.suite.name} needs {self.suite.auth}")
         name = hs.server_name if cfg.check_hostname else None
 
         def builtin() -> VerifiedChain:
             return verify_server_chain(cfg.trust_store(), hs.peer_chain, name)
 
-        require(not cfg.check_hostname or bool(hs.server_name) or
-                cfg.dangerously_skip_verification, A.internal_error,
-                "no server name to check the certificate against")
+        if cfg.check_hostname and not hs.server_name and not cfg.dangerously_skip_verification:
+            raise alert_error(A.internal_error, "no server name to check the certificate against")
         hs.verified, hs.verification = verify_peer_chain(
             hs.peer_chain, verify=builtin, callback=cfg.verify_callback,
             skip=cfg.dangerously_skip_verification, io=self.io)
@@ -219,7 +237,7 @@ class Client12:
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
     def read_server_key_exchange(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield expect(HT.SERVER_KEY_EXCHANGE)
+        msg: Message = yield _EXPECT_SERVER_KEY_EXCHANGE
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
         if not (ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups):
             raise alert_error(A.illegal_parameter,
@@ -229,7 +247,9 @@ class Client12:
             raise alert_error(A.illegal_parameter,
                               f"server signed with {describe(SignatureScheme, ske.algorithm)}, "
                               "which we did not offer")
-        signed = hs.client_random + self.server_random + ske.params_bytes()
+        # The signed ServerECDHParams are the body's first bytes: curve_type (1), namedcurve
+        # (2), the point with its 1-byte length (decode checked that layout).
+        signed = hs.client_random + self.server_random + msg.body[:4 + len(ske.public)]
         signatures.verify(ske.algorithm, public_key(hs.peer_chain[0]), signed, ske.signature,
                           version=TLS12)
         hs.signature_scheme, hs.group = ske.algorithm, ske.named_group
@@ -239,12 +259,13 @@ class Client12:
 
     # --- CertificateRequest, ServerHelloDone (RFC 5246 §7.4.4, §7.4.5) -------------------
     def read_certificate_request_and_done(self) -> Step:
-        msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.SERVER_HELLO_DONE)
+        msg: Message = yield _EXPECT_REQUEST_OR_DONE
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
             self.cert_request = decode_repeated(CertificateRequest12, msg.body)
             self.hs.transcript.add(msg.raw)
-            msg = yield expect(HT.SERVER_HELLO_DONE)
-        decode(ServerHelloDone, msg.body)
+            msg = yield _EXPECT_SERVER_HELLO_DONE
+        if msg.body:  # it has no fields: only a non-empty body needs decoding, to refuse it
+            decode(ServerHelloDone, msg.body)
         self.hs.transcript.add(msg.raw)
         return None
 
@@ -262,7 +283,7 @@ class Client12:
 
     # --- ClientKeyExchange (RFC 5246 §7.4.7) ----------------------------------------------
     def send_client_key_exchange(self) -> bytes:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         if suite.kx == "ECDHE":
             ske = self.ske
             assert ske is not None
@@ -301,7 +322,7 @@ class Client12:
 
     # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
     def send_finished(self, prf: ks.Prf12) -> None:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
             suite, hs.client_random, self.server_random)
         io.send_ccs()
@@ -312,24 +333,24 @@ class Client12:
             io.trace("finished", sender="client", verify_data=verify_data)
 
     def read_server_finished(self, prf: ks.Prf12) -> Step:
-        hs, io, suite = self.hs, self.io, self.suite_
-        yield expect(CHANGE_CIPHER_SPEC)
+        hs, io, suite = self.hs, self.io, self.suite
+        yield _EXPECT_CCS
         io.install_12("read", suite, self.server_key, self.server_iv)
-        msg: Message = yield expect(HT.FINISHED)
-        fin: Finished = decode(Finished, msg.body)
+        msg: Message = yield _EXPECT_FINISHED
+        verify_data = msg.body  # the whole body (RFC 5246 §7.4.9): no Finished object
         expected = prf.finished(b"server finished", hs.transcript.digest())
-        if len(fin.verify_data) != len(expected):
-            raise alert_error(A.decode_error, f"server Finished is {len(fin.verify_data)} "
+        if len(verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"server Finished is {len(verify_data)} "
                               f"bytes, not {len(expected)}")
-        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
-                "server Finished does not match the transcript")
+        if not ks.verify_finished(expected, verify_data):
+            raise alert_error(A.decrypt_error, "server Finished does not match the transcript")
         hs.transcript.add(msg.raw)
         if io.tracing:
-            io.trace("finished", sender="server", verify_data=fin.verify_data)
+            io.trace("finished", sender="server", verify_data=verify_data)
         return None
 
     def result(self, master: bytes) -> HandshakeResult:
-        hs, suite = self.hs, self.suite_
+        hs, suite = self.hs, self.suite
         info = ConnectionInfo(
             version=TLS12, cipher_suite=int(suite.id), group=hs.group,
             signature_scheme=hs.signature_scheme, alpn_protocol=hs.alpn,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -27,16 +28,23 @@ def choose_version(offered: Sequence[int], enabled: Sequence[int]) -> int | None
     return None
 
 
-def enabled_suites(configured: Sequence[int], allow_rsa_key_exchange: bool) -> list[int]:
+def enabled_suites(configured: Sequence[int], allow_rsa_key_exchange: bool) -> tuple[int, ...]:
     """The suites a side may use: *configured* in order, then, when *allow_rsa_key_exchange*,
     the TLS 1.2 RSA key-transport suites it does not list yet. RSA key transport has no forward
     secrecy, so the rule is: usable iff named in ``cipher_suites`` (the defaults never name it)
     or allowed by the flag."""
+    return _enabled_suites(tuple(configured), allow_rsa_key_exchange)
+
+
+@functools.lru_cache(maxsize=64)
+def _enabled_suites(configured: tuple[int, ...], allow_rsa_key_exchange: bool) -> tuple[int, ...]:
+    # A pure function of two configuration fields: worked out once per configuration, not
+    # per handshake (the answer is a tuple: shared).
     from lucidtls.crypto.suites import TLS12_RSA_KX_SUITES
     out = [int(s) for s in configured]
     if allow_rsa_key_exchange:
         out += [int(s.id) for s in TLS12_RSA_KX_SUITES if int(s.id) not in out]
-    return out
+    return tuple(out)
 
 
 def choose_suite(offered: Sequence[int], enabled: Sequence[int], version: int,

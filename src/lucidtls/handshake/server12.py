@@ -78,50 +78,67 @@ _SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 _SCSV_FALLBACK = int(CipherSuite.TLS_FALLBACK_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPES = bytes((1, 64))
-# Extension bodies the ServerHello sends unchanged on every handshake.
-_EMPTY_RENEGOTIATION_INFO = X.RenegotiationInfo(b"").encode()  # RFC 5746 §3.6
-_UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()  # RFC 8422 §5.2
+# Extensions the ServerHello sends unchanged on every handshake: (type, extension_data).
+_RENEGOTIATION_INFO_EXT = (int(E.renegotiation_info),
+                           X.RenegotiationInfo(b"").encode())  # empty: RFC 5746 §3.6
+_EXTENDED_MASTER_SECRET_EXT = (int(E.extended_master_secret), b"")  # RFC 7627 §5.1
+_SERVER_NAME_ACK_EXT = (int(E.server_name), b"")  # RFC 6066 §3
+_EC_POINT_FORMATS_EXT = (int(E.ec_point_formats),
+                         X.ECPointFormats([0]).encode())  # uncompressed only: RFC 8422 §5.2
+# What each step waits for, built once (an Expect is immutable).
+_EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
+_EXPECT_CLIENT_KEY_EXCHANGE = expect(HT.CLIENT_KEY_EXCHANGE)
+_EXPECT_CERTIFICATE_VERIFY = expect(HT.CERTIFICATE_VERIFY)
+_EXPECT_CCS = expect(CHANGE_CIPHER_SPEC)
+_EXPECT_FINISHED = expect(HT.FINISHED)
 
 
 def run_server12(hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> Procedure:
     """The TLS 1.2 server procedure (the caller has chosen *version* == TLS 1.2)."""
-    return (yield from Server12(hs, ch, raw, version).run())
+    return Server12(hs, ch, raw, version).run()  # the generator itself: no wrapper to resume
+
+
+_AUTH_BY_CLASS: dict[type, str] = {}
 
 
 def key_auth(private_key: object) -> str:
     """The suite authentication a key can serve: "RSA" or "ECDSA" (EdDSA too, RFC 8422 §5.1)."""
+    # Depends on the key's class alone: the ABC isinstance checks run once per class.
+    auth = _AUTH_BY_CLASS.get(type(private_key))
+    if auth is not None:
+        return auth
     if isinstance(private_key, rsa.RSAPrivateKey):
-        return "RSA"
-    if isinstance(private_key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
-        return "ECDSA"
-    return "none"
+        auth = "RSA"
+    elif isinstance(private_key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
+        auth = "ECDSA"
+    else:
+        auth = "none"
+    _AUTH_BY_CLASS[type(private_key)] = auth
+    return auth
 
 
 class Server12:
     """One TLS 1.2 server handshake: the state valid across its steps (the TLS 1.3 procedure's
     object ``hs`` holds the transcript, randoms, SNI and the peer's chain)."""
 
+    suite: Suite  # set by choose_parameters, before any step that reads it
+    # Until a step sets them (class-level defaults: nothing to store per handshake).
+    group: int | None = None
+    credential: Credential | None = None
+    signature_scheme: int | None = None
+    ems = False
+    secure_renegotiation = False
+    key_share: KeyShare | None = None
+    cert_requested = False
+
     def __init__(self, hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> None:
         self.hs, self.ch, self.raw = hs, ch, raw
         self.io, self.config = hs.io, hs.config
         if version != TLS12:
             raise alert_error(A.protocol_version, f"version 0x{version:04x} is not implemented")
-        self.suite: Suite | None = None
-        self.group: int | None = None
-        self.credential: Credential | None = None
-        self.signature_scheme: int | None = None
-        self.ems = False
-        self.secure_renegotiation = False
-        self.key_share: KeyShare | None = None
-        self.cert_requested = False
         # credential_for's work per suite.auth: (credentials of that key type, choose_credential)
         self._credentials_for: dict[str, tuple[list[Credential],
                                                tuple[Credential, int] | None]] = {}
-
-    @property
-    def suite_(self) -> Suite:
-        assert self.suite is not None
-        return self.suite
 
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
@@ -130,7 +147,7 @@ class Server12:
         self.choose_parameters()
         self.send_server_hello()
         self.send_certificate()
-        if self.suite_.kx == "ECDHE":
+        if self.suite.kx == "ECDHE":
             self.send_server_key_exchange()
         if self.config.verify_client != "none":
             self.send_certificate_request()
@@ -140,7 +157,7 @@ class Server12:
         master = yield from self.read_client_key_exchange()
         if self.hs.peer_chain:
             yield from self.read_certificate_verify()
-        prf = ks.Prf12(self.suite_.hash, master)  # key block and both Finished
+        prf = ks.Prf12(self.suite.hash, master)  # key block and both Finished
         yield from self.read_client_finished(prf)
         self.send_finished(prf)
         return self.result(master)
@@ -160,8 +177,9 @@ class Server12:
                                   f"{version_label(client_max)}, but we support "
                                   f"{version_label(ours)}")
         # RFC 5246 §7.4.1.2: the list MUST contain the null method; we select it.
-        require(0 in ch.legacy_compression_methods, A.illegal_parameter,
-                "ClientHello compression methods do not include null (0)")
+        if 0 not in ch.legacy_compression_methods:
+            raise alert_error(A.illegal_parameter,
+                              "ClientHello compression methods do not include null (0)")
         # RFC 5746 §3.6: the signal is the SCSV or an empty renegotiation_info.
         ri = self.hs.view(X.RenegotiationInfo)
         if ri is not None:
@@ -173,13 +191,15 @@ class Server12:
         self.ems = E.extended_master_secret in self.hs.client_exts
         if self.ems:
             self.hs.view(X.ExtendedMasterSecret)
-        require(self.ems or not cfg.require_extended_master_secret, A.handshake_failure,
-                "client does not support the extended master secret (RFC 7627), "
-                "which this server requires")
+        if not self.ems and cfg.require_extended_master_secret:
+            raise alert_error(A.handshake_failure,
+                              "client does not support the extended master secret (RFC 7627), "
+                              "which this server requires")
         # RFC 8422 §5.1.2: the uncompressed point format is mandatory when the list is sent.
         pf = self.hs.view(X.ECPointFormats)
-        require(pf is None or 0 in pf.formats, A.illegal_parameter,
-                "ec_point_formats does not include uncompressed (0)")
+        if pf is not None and 0 not in pf.formats:
+            raise alert_error(A.illegal_parameter,
+                              "ec_point_formats does not include uncompressed (0)")
 
     # --- suite, group, credential, ALPN ---------------------------------------------------
     def choose_parameters(self) -> None:
@@ -188,8 +208,10 @@ class Server12:
         # RFC 8422 §4: without supported_groups any curve may be used; we pick P-256.
         client_groups = groups_ext.groups if groups_ext is not None \
             else [int(NamedGroup.secp256r1)]
-        self.group = next((int(g) for g in cfg.groups
-                           if g in TLS12_GROUPS and g in client_groups), None)
+        for g in cfg.groups:  # our preference
+            if g in TLS12_GROUPS and g in client_groups:
+                self.group = int(g)
+                break
         sigalgs = hs.view(X.SignatureAlgorithms)
         # RFC 5246 §7.4.1.4.1: without the extension the client accepts only SHA-1
         # signatures, which we do not make.
@@ -213,7 +235,7 @@ class Server12:
         if suite.kx != "ECDHE":
             self.group = None
         alpn = hs.view(X.ALPN)
-        hs.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
+        hs.alpn = negotiate.choose_alpn(alpn.protocols, cfg.alpn_protocols) if alpn else None
 
     def suite_fits(self, suite: Suite) -> bool:
         if suite.kx == "ECDHE" and self.group is None:
@@ -235,7 +257,7 @@ class Server12:
             return (pick[0] if pick else creds[0], None) if creds else None
         return pick
 
-    def no_suite_reason(self, enabled: list[int]) -> str:
+    def no_suite_reason(self, enabled: tuple[int, ...]) -> str:
         offered = [s for s in self.ch.cipher_suites
                    if s not in (_SCSV_FALLBACK, _SCSV_RENEGOTIATION) and (s & 0x0F0F) != 0x0A0A]
         ours12 = [s for s in offered if s in SUITES and SUITES[s].version == TLS12]
@@ -253,7 +275,7 @@ class Server12:
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
     def send_server_hello(self) -> None:
-        hs, io, suite, cfg = self.hs, self.io, self.suite_, self.config
+        hs, io, suite, cfg = self.hs, self.io, self.suite, self.config
         server_random = io.random(32)
         if TLS13 in cfg.versions:
             # RFC 8446 §4.1.3: a TLS 1.3 server negotiating 1.2 says so in the last 8 bytes.
@@ -261,13 +283,13 @@ class Server12:
         hs.server_random = server_random
         exts: list[tuple[int, bytes]] = []
         if self.secure_renegotiation:
-            exts.append((E.renegotiation_info, _EMPTY_RENEGOTIATION_INFO))
+            exts.append(_RENEGOTIATION_INFO_EXT)
         if self.ems:
-            exts.append((E.extended_master_secret, b""))
+            exts.append(_EXTENDED_MASTER_SECRET_EXT)
         if hs.server_name is not None:
-            exts.append((E.server_name, b""))  # RFC 6066 §3
+            exts.append(_SERVER_NAME_ACK_EXT)  # RFC 6066 §3
         if suite.kx == "ECDHE" and E.ec_point_formats in hs.client_exts:
-            exts.append((E.ec_point_formats, _UNCOMPRESSED_ONLY))  # RFC 8422 §5.2
+            exts.append(_EC_POINT_FORMATS_EXT)  # RFC 8422 §5.2
         if hs.alpn is not None:
             exts.append((E.application_layer_protocol_negotiation,
                          X.ALPN([hs.alpn.encode()]).encode()))
@@ -308,7 +330,7 @@ class Server12:
     # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
     def read_client_certificate(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield expect(HT.CERTIFICATE)
+        msg: Message = yield _EXPECT_CERTIFICATE
         cert: Certificate12 = decode_repeated(Certificate12, msg.body)
         hs.transcript.add(msg.raw)
         if not cert.certificate_list:
@@ -332,12 +354,12 @@ class Server12:
 
     # --- ClientKeyExchange (RFC 5246 §7.4.7) ----------------------------------------------
     def read_client_key_exchange(self) -> Generator[Expect, Message, bytes]:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         if suite.kx == "RSA":
             # RFC 5246 §7.4.7.1: the fallback premaster exists before we look at the
             # ciphertext, and every failure continues with it (no padding oracle).
             fallback = io.random(PREMASTER_LEN)
-        msg: Message = yield expect(HT.CLIENT_KEY_EXCHANGE)
+        msg: Message = yield _EXPECT_CLIENT_KEY_EXCHANGE
         if suite.kx == "ECDHE":
             cke: ClientKeyExchangeECDHE = decode(ClientKeyExchangeECDHE, msg.body)
             assert self.key_share is not None
@@ -361,7 +383,7 @@ class Server12:
     # --- client CertificateVerify (RFC 5246 §7.4.8) ---------------------------------------
     def read_certificate_verify(self) -> Step:
         hs, cfg = self.hs, self.config
-        msg: Message = yield expect(HT.CERTIFICATE_VERIFY)
+        msg: Message = yield _EXPECT_CERTIFICATE_VERIFY
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         # RFC 5246 §7.4.8: the scheme must be one of our CertificateRequest's.
         if cv.algorithm not in cfg.signature_schemes:
@@ -378,26 +400,26 @@ class Server12:
 
     # --- ChangeCipherSpec and Finished (RFC 5246 §7.1, §7.4.9) ----------------------------
     def read_client_finished(self, prf: ks.Prf12) -> Step:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         client_key, self.server_key, client_iv, self.server_iv = prf.key_block(
             suite, hs.client_random, hs.server_random)
-        yield expect(CHANGE_CIPHER_SPEC)
+        yield _EXPECT_CCS
         io.install_12("read", suite, client_key, client_iv)
-        msg: Message = yield expect(HT.FINISHED)
-        fin: Finished = decode(Finished, msg.body)
+        msg: Message = yield _EXPECT_FINISHED
+        verify_data = msg.body  # the whole body (RFC 5246 §7.4.9): no Finished object
         expected = prf.finished(b"client finished", hs.transcript.digest())
-        if len(fin.verify_data) != len(expected):
-            raise alert_error(A.decode_error, f"client Finished is {len(fin.verify_data)} "
+        if len(verify_data) != len(expected):
+            raise alert_error(A.decode_error, f"client Finished is {len(verify_data)} "
                               f"bytes, not {len(expected)}")
-        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
-                "client Finished does not match the transcript")
+        if not ks.verify_finished(expected, verify_data):
+            raise alert_error(A.decrypt_error, "client Finished does not match the transcript")
         hs.transcript.add(msg.raw)
         if io.tracing:
-            io.trace("finished", sender="client", verify_data=fin.verify_data)
+            io.trace("finished", sender="client", verify_data=verify_data)
         return None
 
     def send_finished(self, prf: ks.Prf12) -> None:
-        hs, io, suite = self.hs, self.io, self.suite_
+        hs, io, suite = self.hs, self.io, self.suite
         io.send_ccs()
         io.install_12("write", suite, self.server_key, self.server_iv)
         verify_data = prf.finished(b"server finished", hs.transcript.digest())
@@ -406,7 +428,7 @@ class Server12:
             io.trace("finished", sender="server", verify_data=verify_data)
 
     def result(self, master: bytes) -> HandshakeResult:
-        hs, suite = self.hs, self.suite_
+        hs, suite = self.hs, self.suite
         info = ConnectionInfo(
             version=TLS12, cipher_suite=int(suite.id), group=self.group,
             signature_scheme=self.signature_scheme, alpn_protocol=hs.alpn,
