@@ -344,7 +344,9 @@ class Connection:
             if result.info.version == _TLS13 else _SEQUENCE_SPACE
         if self.tracing:
             self.trace("handshake_complete", info=result.info)
-        self._events.append(HandshakeComplete(result.info))
+        event = _new_object(HandshakeComplete)  # HandshakeComplete(info), without its frame
+        _set_attribute(event, "info", result.info)
+        self._events.append(event)
 
     def _on_ccs(self, payload: bytes) -> None:
         version = self._record.version
@@ -358,7 +360,7 @@ class Connection:
             if self.tracing:
                 self.trace("message", direction="received", msg_type=CHANGE_CIPHER_SPEC,
                            raw=payload, protected=self._record.read_protected)
-            self._advance(Message(CHANGE_CIPHER_SPEC, payload, b""))
+            self._advance(_new_tuple(Message, (CHANGE_CIPHER_SPEC, payload, b"")))
             return
         # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is
         # dropped (middlebox compatibility); anything else is an unexpected record.
