@@ -317,11 +317,14 @@ class RecordLayer:
 
     def flush_handshake(self) -> None:
         """Write the queued handshake messages now (as one record, fragmented at the limit)."""
-        data = bytes(self.handshake_out)
-        self.handshake_out.clear()
-        if len(data) <= self.max_fragment:
-            self._write_one(_HANDSHAKE, data)  # the usual flight: one record
+        queued = self.handshake_out
+        if len(queued) <= self.max_fragment:
+            # The usual flight: one record (_write_one copies the bytes it is given).
+            self._write_one(_HANDSHAKE, queued)
+            queued.clear()
         else:
+            data = bytes(queued)
+            queued.clear()
             self.write(_HANDSHAKE, data)
 
     def take_output(self) -> bytes:
