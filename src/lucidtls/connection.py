@@ -297,16 +297,24 @@ class Connection:
         # queued is what the key change would strand (RFC 8446 §5.1).
         ready = reader.ready
         while ready:
-            msg = _new_tuple(Message, ready.popleft())  # Message(*item) in C
+            item = ready.popleft()
+            msg = _new_tuple(Message, item)  # Message(*item) in C
+            msg_type = item[0]
             if self.tracing:
-                self.trace("message", direction="received", msg_type=msg.msg_type, raw=msg.raw,
+                self.trace("message", direction="received", msg_type=msg_type, raw=msg.raw,
                            protected=self._record.read_protected)
             # A procedure is running exactly when it waits for a message (_waiting).
             waiting = self._waiting
-            if waiting is not None and msg.msg_type in waiting.types:
-                if msg.msg_type == _CLIENT_HELLO:
+            if waiting is not None and msg_type in waiting.types:
+                if msg_type == _CLIENT_HELLO:
                     self._first_hello_seen = True
-                self._advance(msg)
+                # _advance(msg), inlined: this runs for every handshake message.
+                proc = self._proc
+                assert proc is not None
+                try:
+                    self._waiting = proc.send(msg)
+                except StopIteration as stop:
+                    self._procedure_returned(stop.value)
             elif waiting is not None and self._result is None:
                 self._unexpected_handshake_message(msg, waiting)
             else:
@@ -331,9 +339,12 @@ class Connection:
         try:
             self._waiting = proc.send(msg)  # type: ignore[arg-type]  # send(None) is next()
         except StopIteration as stop:
-            self._proc, self._waiting = None, None
-            on_done, self._on_done = self._on_done, None
-            (on_done or self._handshake_done)(stop.value)
+            self._procedure_returned(stop.value)
+
+    def _procedure_returned(self, result: HandshakeResult) -> None:
+        self._proc, self._waiting = None, None
+        on_done, self._on_done = self._on_done, None
+        (on_done or self._handshake_done)(result)
 
     def _handshake_done(self, result: HandshakeResult) -> None:
         self._result = result
@@ -344,7 +355,9 @@ class Connection:
             if result.info.version == _TLS13 else _SEQUENCE_SPACE
         if self.tracing:
             self.trace("handshake_complete", info=result.info)
-        self._events.append(HandshakeComplete(result.info))
+        event = _new_object(HandshakeComplete)  # HandshakeComplete(info), without its frame
+        _set_attribute(event, "info", result.info)
+        self._events.append(event)
 
     def _on_ccs(self, payload: bytes) -> None:
         version = self._record.version
@@ -358,7 +371,7 @@ class Connection:
             if self.tracing:
                 self.trace("message", direction="received", msg_type=CHANGE_CIPHER_SPEC,
                            raw=payload, protected=self._record.read_protected)
-            self._advance(Message(CHANGE_CIPHER_SPEC, payload, b""))
+            self._advance(_new_tuple(Message, (CHANGE_CIPHER_SPEC, payload, b"")))
             return
         # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is
         # dropped (middlebox compatibility); anything else is an unexpected record.

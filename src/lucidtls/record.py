@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from lucidtls.errors import DecodeError, RecordError, UnexpectedMessage
 from lucidtls.wire.enums import AlertDescription, ContentType, ProtocolVersion
@@ -37,6 +37,7 @@ _HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
 _HEADER_AT, _PACK_HEADER = _HEADER.unpack_from, _HEADER.pack
 _TYPE_MAJOR_LENGTH_AT = struct.Struct(">HxH").unpack_from  # type and major version, length
 _APPDATA_3 = _APPDATA << 8 | 3  # application_data, major version 3 (any 3.x, as next_record)
+_KNOWN_TYPES_MAJOR_3 = frozenset(t << 8 | 3 for t in _KNOWN_TYPES)  # a known type, TLS 3.x
 _APPDATA_TYPE_BYTE = bytes((_APPDATA,))
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
@@ -82,6 +83,8 @@ class RecordLayer:
         self._read13: Protection13 | None = None
         self._write13: Protection13 | None = None
         self._read12: Protection12 | None = None
+        # The longest record body accepted under the read protection (set with it).
+        self._read_limit = MAX_PLAINTEXT
         self._write12: Protection12 | None = None
         # The version field we write in plaintext records (RFC 8446 §5.1: 0x0301 for the first
         # ClientHello is allowed for compatibility; 0x0303 everywhere else).
@@ -97,6 +100,7 @@ class RecordLayer:
     def set_read_13(self, protection: Protection13) -> None:
         self._plain_alerts_ok = self._read13 is None and self._read12 is None
         self._read13, self._read12 = protection, None
+        self._read_limit = MAX_CIPHERTEXT_13
 
     def set_write_13(self, protection: Protection13) -> None:
         if self.handshake_out:
@@ -105,6 +109,7 @@ class RecordLayer:
 
     def set_read_12(self, protection: Protection12) -> None:
         self._read12, self._read13 = protection, None
+        self._read_limit = MAX_CIPHERTEXT_12
 
     def set_write_12(self, protection: Protection12) -> None:
         if self.handshake_out:
@@ -177,21 +182,12 @@ class RecordLayer:
             self._next = None
             if len(buf) - pos < 5:
                 return None
-        content_type, version, length = _HEADER_AT(buf, pos)
-        if content_type not in _KNOWN_TYPES:
-            http = " (the peer speaks plain HTTP, not TLS)" if \
-                bytes(buf[pos:pos + 8]).startswith(_HTTP_STARTS) else ""
-            raise UnexpectedMessage(f"record of unknown content type {content_type}{http}")
-        if version >> 8 != 3:
-            # Not TLS at all (e.g. plain HTTP or SSLv2 on a TLS port).
-            raise DecodeError(f"record version 0x{version:04x} is not TLS")
+        type_and_major, length = _TYPE_MAJOR_LENGTH_AT(buf, pos)
+        if type_and_major not in _KNOWN_TYPES_MAJOR_3:
+            self._refuse_header(buf, pos)
+        content_type = type_and_major >> 8
         read13 = self._read13
-        if read13 is not None:
-            limit = MAX_CIPHERTEXT_13
-        elif self._read12 is not None:
-            limit = MAX_CIPHERTEXT_12
-        else:
-            limit = MAX_PLAINTEXT
+        limit = self._read_limit
         if length > limit:
             raise RecordError(f"record of {length} bytes exceeds the limit of {limit}",
                               AlertDescription.record_overflow)
@@ -226,6 +222,17 @@ class RecordLayer:
             # RFC 8446 §5.1: zero-length fragments only for application data.
             raise UnexpectedMessage(f"empty {ContentType(content_type).name} record")
         return content_type, payload
+
+    @staticmethod
+    def _refuse_header(buf: bytes, pos: int) -> NoReturn:
+        """Name what is wrong with a record header of an unknown type or a non-TLS version."""
+        content_type, version, _ = _HEADER_AT(buf, pos)
+        if content_type not in _KNOWN_TYPES:
+            http = " (the peer speaks plain HTTP, not TLS)" if \
+                bytes(buf[pos:pos + 8]).startswith(_HTTP_STARTS) else ""
+            raise UnexpectedMessage(f"record of unknown content type {content_type}{http}")
+        # Not TLS at all (e.g. plain HTTP or SSLv2 on a TLS port).
+        raise DecodeError(f"record version 0x{version:04x} is not TLS")
 
     def read_application_data_13(self, deliver: Callable[[bytes], object]
                                  ) -> tuple[int, bytes] | None:
@@ -310,11 +317,14 @@ class RecordLayer:
 
     def flush_handshake(self) -> None:
         """Write the queued handshake messages now (as one record, fragmented at the limit)."""
-        data = bytes(self.handshake_out)
-        self.handshake_out.clear()
-        if len(data) <= self.max_fragment:
-            self._write_one(_HANDSHAKE, data)  # the usual flight: one record
+        queued = self.handshake_out
+        if len(queued) <= self.max_fragment:
+            # The usual flight: one record (_write_one copies the bytes it is given).
+            self._write_one(_HANDSHAKE, queued)
+            queued.clear()
         else:
+            data = bytes(queued)
+            queued.clear()
             self.write(_HANDSHAKE, data)
 
     def take_output(self) -> bytes:

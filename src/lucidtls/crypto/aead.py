@@ -38,14 +38,11 @@ _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _APPDATA_TYPE = bytes((_APPLICATION_DATA,))
 
 _Aead = AESGCM | ChaCha20Poly1305
+_CHACHA = "CHACHA20_POLY1305"
 
 
-def _make_aead(suite: Suite, key: bytes) -> _Aead:
-    if len(key) != suite.key_len:
-        raise ConfigError(f"{suite.name} needs a {suite.key_len}-byte key, got {len(key)}")
-    if suite.aead == "CHACHA20_POLY1305":
-        return ChaCha20Poly1305(key)
-    return AESGCM(key)
+def _bad_key(suite: Suite, key: bytes) -> ConfigError:
+    return ConfigError(f"{suite.name} needs a {suite.key_len}-byte key, got {len(key)}")
 
 
 def confidentiality_limit(suite: Suite) -> int:
@@ -81,9 +78,12 @@ class Tls13Protection:
     def __init__(self, suite: Suite, key: bytes, iv: bytes) -> None:
         if len(iv) != 12:
             raise ConfigError(f"TLS 1.3 record protection needs a 12-byte IV, got {len(iv)}")
+        if len(key) != suite.key_len:
+            raise _bad_key(suite, key)
         self.suite = suite
         self.seq = 0
-        self._aead = _make_aead(suite, key)
+        # (The AEAD object is made here, not by a helper: eight keys per handshake pair.)
+        self._aead = ChaCha20Poly1305(key) if suite.aead == _CHACHA else AESGCM(key)
         self._iv = int.from_bytes(iv, "big")
 
     def seal(self, inner_plaintext: bytes) -> bytes:
@@ -146,13 +146,24 @@ class Tls12Protection:
             raise ConfigError(
                 f"{suite.name} needs a {suite.iv_len}-byte fixed IV, got {len(fixed_iv)}"
             )
+        if len(key) != suite.key_len:
+            raise _bad_key(suite, key)
         self.suite = suite
         self.seq = 0
-        self._aead = _make_aead(suite, key)
-        self._gcm = suite.aead != "CHACHA20_POLY1305"
-        self._fixed_iv = bytes(fixed_iv)
-        self._iv = int.from_bytes(fixed_iv, "big")
-        self.overhead = AEAD_TAG_LEN + (TLS12_GCM_EXPLICIT_NONCE_LEN if self._gcm else 0)
+        self._aead: _Aead
+        # Each AEAD uses one form of the IV: AES-GCM the 4-byte salt, ChaCha20 an integer to XOR.
+        if suite.aead != _CHACHA:
+            self._aead = AESGCM(key)
+            self._gcm = True
+            self._fixed_iv = bytes(fixed_iv)
+            self._iv = 0
+            self.overhead = AEAD_TAG_LEN + TLS12_GCM_EXPLICIT_NONCE_LEN
+        else:
+            self._aead = ChaCha20Poly1305(key)
+            self._gcm = False
+            self._fixed_iv = b""
+            self._iv = int.from_bytes(fixed_iv, "big")
+            self.overhead = AEAD_TAG_LEN
 
     def seal(self, content_type: int, plaintext: bytes | bytearray | memoryview) -> bytes:
         """Encrypt one fragment; return the whole TLSCiphertext record (header included)."""
