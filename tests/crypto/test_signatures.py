@@ -11,6 +11,7 @@ from lucidtls.crypto.signatures import (
     DEFAULT_SIGNATURE_SCHEMES,
     TLS13_CERTIFICATE_VERIFY_FORBIDDEN,
     certificate_verify_input,
+    key_auth,
     key_matches_scheme,
     schemes_for_key,
     sign,
@@ -104,6 +105,17 @@ def test_key_kind_per_class_matches_each_key_type() -> None:
                     assert fits == (other_kind == kind or {kind, other_kind} <= {"rsa"})
         for other in (*others, *(k.public_key() for k in others)):
             assert not any(key_matches_scheme(other, s) for s in KEY_FOR)  # type: ignore[arg-type]
+
+
+
+def test_key_auth_names_the_tls12_suite_authentication_of_public_and_private_keys() -> None:
+    from cryptography.hazmat.primitives.asymmetric import x25519
+    for kind, auth in (("p256", "ECDSA"), ("p384", "ECDSA"), ("ed25519", "ECDSA"),
+                       ("rsa", "RSA")):
+        for _ in range(2):  # the second time from the per-class cache
+            assert key_auth(key(kind)) == auth
+            assert key_auth(key(kind).public_key()) == auth
+    assert key_auth(x25519.X25519PrivateKey.generate()) == "none"
 
 
 def test_version_rules() -> None:

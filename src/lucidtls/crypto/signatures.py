@@ -159,6 +159,21 @@ def _key_kind(key: object) -> str:
     return kind
 
 
+def key_kind(key: object) -> str:
+    """"ecdsa", "ed25519", "rsa" or "" for a public or private key (cached per class)."""
+    kind = _KIND_BY_CLASS.get(type(key))
+    return kind if kind is not None else _key_kind(key)
+
+
+_AUTH_FOR_KIND = {"ecdsa": "ECDSA", "ed25519": "ECDSA", "rsa": "RSA", "": "none"}
+
+
+def key_auth(key: object) -> str:
+    """The TLS 1.2 suite authentication a public or private key can serve: "RSA", "ECDSA"
+    (EdDSA too, RFC 8422 §5.1) or "none"."""
+    return _AUTH_FOR_KIND[key_kind(key)]
+
+
 def _fits(rule: _Rule, key: Any, scheme: int, version: int | None) -> bool:
     """key_matches_scheme once the scheme's rule is known."""
     if version == _TLS13 and scheme in TLS13_CERTIFICATE_VERIFY_FORBIDDEN:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lucidtls.crypto import keyschedule as ks
 from lucidtls.crypto import signatures
@@ -94,26 +94,6 @@ _EXPECT_FINISHED = expect(HT.FINISHED)
 def run_client12(hs: ClientHandshake, sh: ServerHello) -> Procedure:
     """The TLS 1.2 client procedure, from the ServerHello on."""
     return Client12(hs, sh).run()  # the generator itself: no wrapper to resume at each step
-
-
-# The answer depends on the key's class alone: worked out once per class (the isinstance
-# checks against cryptography's ABCs cost more than the lookup).
-_AUTH_BY_CLASS: dict[type, str] = {}
-
-
-def _key_auth(key: object) -> str:
-    auth = _AUTH_BY_CLASS.get(type(key))
-    if auth is not None:
-        return auth
-    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
-        auth = "RSA"
-    elif isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey,
-                          ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
-        auth = "ECDSA"
-    else:
-        auth = "none"
-    _AUTH_BY_CLASS[type(key)] = auth
-    return auth
 
 
 class Client12:
@@ -217,7 +197,7 @@ class Client12:
         if self.io.tracing:
             self.io.trace("certificate", chain=hs.peer_chain)
         # RFC 5246 §7.4.2: the key must suit the suite's key exchange / authentication.
-        leaf_auth = _key_auth(public_key(hs.peer_chain[0]))
+        leaf_auth = signatures.key_auth(public_key(hs.peer_chain[0]))
         if leaf_auth != self.suite.auth:
             raise alert_error(A.unsupported_certificate, f"server certificate has a {leaf_auth} "
                               f"key, but {self.suite.name} needs {self.suite.auth}")
@@ -369,7 +349,7 @@ def choose_client_credential12(credentials: tuple[Credential, ...],
     named (RFC 5246 §7.4.4, §7.4.6)."""
     from lucidtls.handshake.client import _issued_under
     ordered = [c for c in credentials
-               if _CERT_TYPE_FOR_AUTH.get(_key_auth(c.private_key), 0) in cr.certificate_types]
+               if _CERT_TYPE_FOR_AUTH.get(signatures.key_auth(c.private_key), 0) in cr.certificate_types]
     if cr.certificate_authorities:
         names = set(cr.certificate_authorities)
         ordered = [c for c in ordered if _issued_under(c, names)]

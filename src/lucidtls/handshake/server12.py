@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-
 from lucidtls.crypto import keyschedule as ks
 from lucidtls.crypto import signatures
 from lucidtls.crypto.groups import TLS12_GROUPS, KeyShare
@@ -96,25 +94,6 @@ _EXPECT_FINISHED = expect(HT.FINISHED)
 def run_server12(hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> Procedure:
     """The TLS 1.2 server procedure (the caller has chosen *version* == TLS 1.2)."""
     return Server12(hs, ch, raw, version).run()  # the generator itself: no wrapper to resume
-
-
-_AUTH_BY_CLASS: dict[type, str] = {}
-
-
-def key_auth(private_key: object) -> str:
-    """The suite authentication a key can serve: "RSA" or "ECDSA" (EdDSA too, RFC 8422 §5.1)."""
-    # Depends on the key's class alone: the ABC isinstance checks run once per class.
-    auth = _AUTH_BY_CLASS.get(type(private_key))
-    if auth is not None:
-        return auth
-    if isinstance(private_key, rsa.RSAPrivateKey):
-        auth = "RSA"
-    elif isinstance(private_key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
-        auth = "ECDSA"
-    else:
-        auth = "none"
-    _AUTH_BY_CLASS[type(private_key)] = auth
-    return auth
 
 
 class Server12:
@@ -249,7 +228,7 @@ class Server12:
         # choose_parameters again for the chosen one.
         found = self._credentials_for.get(suite.auth)
         if found is None:
-            creds = [c for c in self.credentials if key_auth(c.private_key) == suite.auth]
+            creds = [c for c in self.credentials if signatures.key_auth(c.private_key) == suite.auth]
             found = self._credentials_for[suite.auth] = (creds, negotiate.choose_credential(
                 creds, self.hs.server_name, self.client_schemes, TLS12))
         creds, pick = found
