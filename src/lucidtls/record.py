@@ -334,11 +334,6 @@ class RecordLayer:
         self._out.clear()
         return out
 
-    @property
-    def pending_output(self) -> int:
-        # Summed when asked (nothing asks per record), not counted on every write.
-        return sum(map(len, self._out))
-
 
 def _inner_plaintext(inner: bytes) -> tuple[int, bytes]:
     """(content type, content) of a decrypted TLSInnerPlaintext (RFC 8446 §5.2, §5.4)."""
