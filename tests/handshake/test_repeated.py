@@ -11,6 +11,7 @@ from lucidtls.config import ClientConfig, ServerConfig
 from lucidtls.connection import ClientConnection, ServerConnection
 from lucidtls.errors import DecodeError, ProtocolError
 from lucidtls.events import HandshakeComplete
+from lucidtls.handshake import common
 from lucidtls.handshake.common import decode_repeated, forget_peers, parse_view, view_repeated
 from lucidtls.pki import parsed
 from lucidtls.pki.credentials import Credential
@@ -90,10 +91,30 @@ def test_forget_peers_empties_every_cache_of_what_peers_sent(
                               client_trust=trust)
     client_cfg = ClientConfig(trust=trust, credentials=(client_cred,))
     assert _handshake(client_cfg, server_cfg) == (True, True)
-    caches = (decode_repeated, parse_view, parsed.load_certificate, parsed.public_key)
+    caches = (common._decode_cached, common._parse_cached, parsed.load_certificate,
+              parsed.public_key)
     assert all(cache.cache_info().currsize for cache in caches)
     forget_peers()
     assert [cache.cache_info().currsize for cache in caches] == [0, 0, 0, 0]
     # A first contact again: everything decoded and parsed afresh, and the handshake the same.
     assert _handshake(client_cfg, server_cfg) == (True, True)
     assert all(cache.cache_info().misses for cache in caches)
+
+
+def test_large_messages_and_extensions_are_decoded_every_time_and_never_kept() -> None:
+    # What peers can make a process keep is bounded: bodies over the limits are not cached.
+    forget_peers()
+    der = b"\x30\x82" + (common.MAX_CACHED_MESSAGE).to_bytes(2, "big") + bytes(
+        common.MAX_CACHED_MESSAGE)
+    big = Certificate13(b"", [CertificateEntry(der, [])]).encode_body()
+    assert len(big) > common.MAX_CACHED_MESSAGE
+    first = decode_repeated(Certificate13, big)
+    assert decode_repeated(Certificate13, big) == first
+    assert decode_repeated(Certificate13, big) is not first
+    names = [b"h" * 200] * 6  # an ALPN list over the extension limit
+    data = X.ALPN(names).encode()
+    assert len(data) > common.MAX_CACHED_EXTENSION
+    assert parse_view(X.ALPN, data) == X.ALPN(names)
+    assert parse_view(X.ALPN, data) is not parse_view(X.ALPN, data)
+    assert common._decode_cached.cache_info().currsize == 0
+    assert common._parse_cached.cache_info().currsize == 0

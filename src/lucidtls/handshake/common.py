@@ -186,7 +186,12 @@ def decode(cls: Any, body: bytes) -> Any:
         raise DecodeError(f"malformed {cls.__name__}: {exc}") from exc
 
 
-@functools.lru_cache(maxsize=64)
+# What the two caches below keep, at most: a few hundred KiB of a peer's bytes. A larger message
+# or extension (a long certificate chain, say) is decoded every time and never kept.
+MAX_CACHED_MESSAGE = 1 << 14
+MAX_CACHED_EXTENSION = 1 << 10
+
+
 def decode_repeated(cls: Any, body: bytes) -> Any:
     """``decode(cls, body)`` for a message a peer sends byte for byte the same on every
     handshake (its Certificate, a server's EncryptedExtensions and CertificateRequest): a
@@ -194,6 +199,13 @@ def decode_repeated(cls: Any, body: bytes) -> Any:
     (``pki.parsed``). Decoding is a pure function of the bytes; every check the handshake
     makes on the message still runs each time, and a malformed message is refused each time
     (exceptions are not cached). The decoded object is shared, so it is never modified."""
+    if len(body) > MAX_CACHED_MESSAGE:
+        return decode(cls, body)
+    return _decode_cached(cls, body)
+
+
+@functools.lru_cache(maxsize=64)
+def _decode_cached(cls: Any, body: bytes) -> Any:
     return decode(cls, body)
 
 
@@ -212,10 +224,16 @@ def view_in(extensions: dict[int, bytes], view_cls: type[V]) -> V | None:
     return None if data is None else parse_view(view_cls, data)
 
 
-@functools.lru_cache(maxsize=128)
 def parse_view(view_cls: type[V], data: bytes) -> V:
     """``view_cls.decode(data)``, once per distinct extension_data: for extensions a peer
     sends the same on every connection (never for key shares, new each time)."""
+    if len(data) > MAX_CACHED_EXTENSION:
+        return view_cls.decode(data)
+    return _parse_cached(view_cls, data)
+
+
+@functools.lru_cache(maxsize=128)
+def _parse_cached(view_cls: type[V], data: bytes) -> V:
     return view_cls.decode(data)
 
 
@@ -223,8 +241,8 @@ def forget_peers() -> None:
     """Empty every cache of what peers sent: decoded repeated messages and extensions, parsed
     certificates and their public keys. The next handshake with any peer decodes and parses
     everything afresh (the bench's "new peer" rows measure that; it also frees the memory)."""
-    decode_repeated.cache_clear()
-    parse_view.cache_clear()
+    _decode_cached.cache_clear()
+    _parse_cached.cache_clear()
     parsed.load_certificate.cache_clear()
     parsed.public_key.cache_clear()
 
