@@ -229,7 +229,8 @@ def parse_view(view_cls: type[V], data: bytes) -> V:
     sends the same on every connection (never for key shares, new each time)."""
     if len(data) > MAX_CACHED_EXTENSION:
         return view_cls.decode(data)
-    return _parse_cached(view_cls, data)
+    view: V = _parse_cached(view_cls, data)  # (lru_cache's wrapper returns Any)
+    return view
 
 
 @functools.lru_cache(maxsize=128)
