@@ -308,13 +308,7 @@ class Connection:
             if waiting is not None and msg_type in waiting.types:
                 if msg_type == _CLIENT_HELLO:
                     self._first_hello_seen = True
-                # _advance(msg), inlined: this runs for every handshake message.
-                proc = self._proc
-                assert proc is not None
-                try:
-                    self._waiting = proc.send(msg)
-                except StopIteration as stop:
-                    self._procedure_returned(stop.value)
+                self._advance(msg)
             elif waiting is not None and self._result is None:
                 self._unexpected_handshake_message(msg, waiting)
             else:

@@ -77,10 +77,7 @@ class _Message:
         raise NotImplementedError
 
     def to_bytes(self) -> bytes:
-        body = self.encode_body()  # framed as frame_handshake() does, without a second call
-        if len(body) >= 1 << 24:
-            raise ValueError(f"handshake body of {len(body)} bytes does not fit a u24 length")
-        return _U32.pack(self.msg_type << 24 | len(body)) + body
+        return frame_handshake(self.msg_type, self.encode_body())
 
     @classmethod
     def decode(cls, body: bytes) -> Self:
