@@ -261,10 +261,18 @@ class Connection:
         record = self._record
         next_record = record.next_record
         while True:
-            # Once established, runs of application-data records take the record layer's fast
-            # path, which hands anything else (and any record it declines) to next_record.
-            rec = record.read_application_data_13(self._deliver_application_data) \
-                if self._result is not None else next_record()
+            if self._result is None:
+                rec = next_record()
+            else:
+                # Once established, runs of application-data records take the record layer's
+                # fast path, which hands anything else (and any record it declines) to
+                # next_record. What it decrypted is delivered even if a later record fails.
+                contents: list[bytes] = []
+                try:
+                    rec = record.read_application_data_13(contents)
+                finally:
+                    if contents:
+                        self._deliver_application_data(contents)
             if rec is None:
                 return
             ctype, payload = rec
@@ -283,12 +291,14 @@ class Connection:
             if self._peer_closed:  # nothing after close_notify is read (RFC 8446 §6.1)
                 return
 
-    def _deliver_application_data(self, payload: bytes) -> None:
-        # ApplicationData(payload), built the way its frozen dataclass __init__ does but
-        # without that extra frame: this runs once per record of a bulk stream.
-        event = _new_object(ApplicationData)
-        _set_attribute(event, "data", payload)
-        self._events.append(event)
+    def _deliver_application_data(self, contents: list[bytes]) -> None:
+        # ApplicationData(content) for each, built the way its frozen dataclass __init__ does
+        # but without that extra frame: this runs once per record of a bulk stream.
+        append = self._events.append
+        for content in contents:
+            event = _new_object(ApplicationData)
+            _set_attribute(event, "data", content)
+            append(event)
 
     def _on_handshake_data(self, payload: bytes) -> None:
         reader = self._hs_reader

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable
 from typing import NoReturn, Protocol
 
 from lucidtls.errors import DecodeError, RecordError, UnexpectedMessage
@@ -21,8 +20,6 @@ MAX_PLAINTEXT = 1 << 14
 MAX_CIPHERTEXT_13 = MAX_PLAINTEXT + 256
 # RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048.
 MAX_CIPHERTEXT_12 = MAX_PLAINTEXT + 2048
-# The longest TLS 1.3 record that cannot hold padding: content (2^14) || type, 16-byte AEAD tag.
-_MAX_UNPADDED = MAX_PLAINTEXT + 1 + 16
 # Handshake messages larger than this are refused (a certificate chain is the largest we expect).
 MAX_HANDSHAKE_MESSAGE = 1 << 17
 
@@ -36,9 +33,7 @@ _U32_AT = struct.Struct(">I").unpack_from
 _HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
 _HEADER_AT, _PACK_HEADER = _HEADER.unpack_from, _HEADER.pack
 _TYPE_MAJOR_LENGTH_AT = struct.Struct(">HxH").unpack_from  # type and major version, length
-_APPDATA_3 = _APPDATA << 8 | 3  # application_data, major version 3 (any 3.x, as next_record)
 _KNOWN_TYPES_MAJOR_3 = frozenset(t << 8 | 3 for t in _KNOWN_TYPES)  # a known type, TLS 3.x
-_APPDATA_TYPE_BYTE = bytes((_APPDATA,))
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
 _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
@@ -53,6 +48,8 @@ class Protection13(Protocol):
     def seal_application_data(self, data: bytes | bytearray | memoryview,
                               fragment_size: int) -> list[bytes]: ...
     def open(self, header: bytes, ciphertext: bytes | memoryview) -> bytes: ...
+    def open_application_data(self, buf: bytes, pos: int, contents: list[bytes]
+                              ) -> tuple[int, bytes | None]: ...
 
 
 class Protection12(Protocol):
@@ -234,50 +231,31 @@ class RecordLayer:
         # Not TLS at all (e.g. plain HTTP or SSLv2 on a TLS port).
         raise DecodeError(f"record version 0x{version:04x} is not TLS")
 
-    def read_application_data_13(self, deliver: Callable[[bytes], object]
-                                 ) -> tuple[int, bytes] | None:
-        """``next_record`` for an established stream, with the TLS 1.3 fast path in front:
-        decrypt the complete, unpadded application-data records at the head of the input,
-        passing each payload to *deliver* in order. The first record it does not cover goes to
-        next_record, which makes every check and raises; a record that holds something else
-        once decrypted is returned as next_record would return it."""
+    def read_application_data_13(self, contents: list[bytes]) -> tuple[int, bytes] | None:
+        """``next_record`` for an established stream, with the TLS 1.3 fast path in front: the
+        read protection decrypts the complete, unpadded application-data records at the head of
+        the input and appends their contents to *contents*, in order. The first record it does
+        not cover goes to next_record, which makes every check and raises; a record that holds
+        something else once decrypted is returned as next_record would return it. (If this
+        raises, *contents* still holds what came before the bad record.)"""
         read13 = self._read13
         if read13 is None:
             return self.next_record()
-        open_record = read13.open
         buf, pos = self._in, self._in_pos
-        n = len(buf)
-        view = memoryview(buf)  # bytes: the view never blocks anything, so it is not released
-        try:
-            while True:
-                if n - pos < 5:
-                    if pos != n or self._next is None:
-                        break
-                    # The straddling record is read: go on with the rest of the fed bytes, as
-                    # next_record does.
-                    buf, pos = self._in, self._in_pos = self._next, self._next_pos
-                    self._next = None
-                    n, view = len(buf), memoryview(buf)
-                    continue
-                type_and_major, length = _TYPE_MAJOR_LENGTH_AT(buf, pos)
-                start = pos + 5
-                end = start + length
-                # Covered: whole application-data records too short to hold padding (their
-                # TLSInnerPlaintext is at most 2^14 + 1 bytes, so the content is within 2^14).
-                if type_and_major != _APPDATA_3 or length > _MAX_UNPADDED or end > n:
-                    break
-                header = buf[pos:start]
-                pos = end
-                inner = open_record(header, view[start:end])
-                if not inner.endswith(_APPDATA_TYPE_BYTE):  # padded, another type, or empty
-                    self._plain_alerts_ok = False
-                    return _inner_plaintext(inner)
-                deliver(inner[:-1])
-        finally:
-            if pos != self._in_pos:
-                self._in_pos = pos
+        while True:
+            end, other = read13.open_application_data(buf, pos, contents)
+            if end != pos:
+                self._in_pos = pos = end
                 self._plain_alerts_ok = False
-        if pos == n and self._next is None:
+            if other is not None:
+                return _inner_plaintext(other)
+            if pos != len(buf) or self._next is None:
+                break
+            # The straddling record is read: go on with the rest of the fed bytes, as
+            # next_record does.
+            buf, pos = self._in, self._in_pos = self._next, self._next_pos
+            self._next = None
+        if pos == len(buf) and self._next is None:
             self._in, self._in_pos = b"", 0  # all read: let the fed bytes go
             return None
         return self.next_record()

@@ -83,6 +83,93 @@ def test_tls13_sequence_number_may_not_wrap() -> None:
         p.seal(b"x")
 
 
+def _one_by_one(receiver: Tls13Protection, stream: bytes) -> list[bytes]:
+    """Every record's TLSInnerPlaintext through ``open``, the general path."""
+    out, pos = [], 0
+    while pos < len(stream):
+        end = pos + 5 + int.from_bytes(stream[pos + 3:pos + 5], "big")
+        out.append(receiver.open(stream[pos:pos + 5], stream[pos + 5:end]))
+        pos = end
+    return out
+
+
+@pytest.mark.parametrize("suite", TLS13, ids=lambda s: s.name)
+def test_tls13_open_application_data_agrees_with_open(suite: Suite) -> None:
+    # Full-size, short, one-byte and empty contents are covered; the run stops where the
+    # general path must take over: a padded record, another content type.
+    sender, fast, slow = (Tls13Protection(suite, k, iv) for k, iv in
+                          [(os.urandom(suite.key_len), os.urandom(12))] * 3)
+    data = os.urandom(2**15 + 7)
+    stream = b"".join(sender.seal_application_data(data, 2**14))  # 16384, 16384, 7
+    stream += b"".join(sender.seal_application_data(b"z", 2**14))
+    stream += sender.seal(b"padded\x17\x00\x00")
+    stream += b"".join(sender.seal_application_data(b"after", 2**14))
+    stream += sender.seal(b"\x00\x00\x00\x00\x16")  # a handshake record
+    stream += sender.seal(b"\x17")  # empty application data (RFC 8446 §5.1 allows it)
+    expected = _one_by_one(slow, stream)
+
+    contents: list[bytes] = []
+    pos, other = fast.open_application_data(stream, 0, contents)
+    assert contents == [data[:2**14], data[2**14:2**15], data[2**15:], b"z"]
+    assert other == expected[4] == b"padded\x17\x00\x00"
+    contents.clear()
+    pos, other = fast.open_application_data(stream, pos, contents)
+    assert (contents, other) == ([b"after"], expected[6])
+    contents.clear()
+    pos, other = fast.open_application_data(stream, pos, contents)
+    assert (contents, other, pos) == ([b""], None, len(stream))
+    assert expected[-1] == b"\x17"
+    assert fast.seq == slow.seq == 8
+    assert fast.open_application_data(stream, pos, contents) == (pos, None)
+
+
+@pytest.mark.parametrize("cut", [1, 4, 5, 6, 2**14 + 21])
+def test_tls13_open_application_data_stops_at_an_incomplete_record(cut: int) -> None:
+    sender, receiver = _pair13(TLS13[0])
+    first = b"".join(sender.seal_application_data(b"one", 2**14))
+    second = b"".join(sender.seal_application_data(bytes(2**14), 2**14))
+    contents: list[bytes] = []
+    stream = first + second[:len(second) - cut]
+    assert receiver.open_application_data(stream, 0, contents) == (len(first), None)
+    assert contents == [b"one"] and receiver.seq == 1
+
+
+@pytest.mark.parametrize("header", [
+    b"\x17\x03\x03\x00\x10",  # too short for a type byte and a tag: open names it
+    b"\x17\x03\x03\x40\x12",  # long enough to hold padding
+    b"\x16\x03\x03\x00\x20",  # not application data
+    b"\x17\x02\x03\x00\x20",  # not TLS
+])
+def test_tls13_open_application_data_leaves_other_records_to_the_record_layer(
+        header: bytes) -> None:
+    _, receiver = _pair13(TLS13[0])
+    contents: list[bytes] = []
+    stream = header + bytes(int.from_bytes(header[3:], "big"))
+    assert receiver.open_application_data(stream, 0, contents) == (0, None)
+    assert contents == [] and receiver.seq == 0
+
+
+def test_tls13_open_application_data_keeps_what_came_before_a_bad_record() -> None:
+    sender, receiver = _pair13(TLS13[0])
+    good = b"".join(sender.seal_application_data(b"good", 2**14))
+    bad = bytearray(b"".join(sender.seal_application_data(b"bad", 2**14)))
+    bad[-1] ^= 1
+    contents: list[bytes] = []
+    with pytest.raises(RecordError) as info:
+        receiver.open_application_data(good + bytes(bad), 0, contents)
+    assert info.value.alert == AlertDescription.bad_record_mac
+    assert contents == [b"good"] and receiver.seq == 1
+
+
+def test_tls13_open_application_data_near_the_sequence_limit_goes_record_by_record() -> None:
+    sender, receiver = _pair13(TLS13[0])
+    sender.seq = receiver.seq = 2**64 - 1
+    stream = b"".join(sender.seal_application_data(b"last", 2**14))
+    contents: list[bytes] = []
+    assert receiver.open_application_data(stream, 0, contents) == (0, None)
+    assert receiver.open(stream[:5], stream[5:]) == b"last\x17"
+
+
 def test_bad_key_or_iv_length() -> None:
     with pytest.raises(ConfigError):
         Tls13Protection(TLS13[0], bytes(15), bytes(12))

@@ -225,6 +225,20 @@ def test_tampered_application_record(established, role, where):
 
 
 @BOTH
+def test_records_before_a_tampered_one_are_delivered(established, role):
+    # One receive, three records, the last one forged: what came before it still arrives as
+    # events, in order, and then the receive fails.
+    sender, receiver = roles(established, role)
+    sender.send(b"first")
+    sender.send(b"x" * 20000)  # two records
+    wire = bytearray(sender.data_to_send())
+    wire[-1] ^= 0x01
+    expect_failure(lambda: receiver.receive_data(bytes(wire)), receiver, RecordError,
+                   A.bad_record_mac, peer=sender)
+    assert receiver.events() == [ApplicationData(b"first"), ApplicationData(b"x" * 16384)]
+
+
+@BOTH
 def test_tampered_record_header_is_authenticated(established, role):
     # RFC 8446 §5.2: the header is the AEAD's additional data.
     sender, receiver = roles(established, role)

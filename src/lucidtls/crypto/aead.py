@@ -36,6 +36,15 @@ _AAD12 = struct.Struct(">QBHH")  # seq_num, type, version, length
 _TLS12 = 0x0303
 _APPLICATION_DATA = int(ContentType.APPLICATION_DATA)
 _APPDATA_TYPE = bytes((_APPLICATION_DATA,))
+# For open_application_data: a record header's type and major version, and its length.
+_TYPE_MAJOR_LENGTH_AT = struct.Struct(">HxH").unpack_from
+_APPDATA_3 = _APPLICATION_DATA << 8 | 3  # application_data, major version 3 (any 3.x)
+_MIN_BODY = AEAD_TAG_LEN + 1  # the inner content type and the tag
+_MIN_RECORD = RECORD_HEADER_LEN + _MIN_BODY
+# The longest body that cannot hold padding: content (2^14) || type, and the tag.
+_MAX_UNPADDED = 2**14 + 1 + AEAD_TAG_LEN
+_FULL_HEADER = _HEADER.pack(_APPLICATION_DATA, _TLS12, _MAX_UNPADDED)
+_FULL_RECORD = RECORD_HEADER_LEN + _MAX_UNPADDED
 
 _Aead = AESGCM | ChaCha20Poly1305
 _CHACHA = "CHACHA20_POLY1305"
@@ -119,6 +128,48 @@ class Tls13Protection:
             seq += 1
         self.seq = seq
         return out
+
+    def open_application_data(self, buf: bytes, pos: int, contents: list[bytes]
+                              ) -> tuple[int, bytes | None]:
+        """The receiving twin of ``seal_application_data``: decrypt the whole, unpadded
+        application-data records of *buf* from *pos* on, appending each one's content to
+        *contents*. Stops at the first record it does not cover (not application data, too
+        short to hold a tag and a type, long enough to hold padding, or incomplete), which the
+        record layer then reads record by record, with every check. Returns the position after
+        the last record decrypted, and that record's TLSInnerPlaintext if it turned out not to
+        be plain application data (padded, or another type), else None."""
+        seq = self.seq
+        n = len(buf)
+        if seq + n // _MIN_RECORD >= _SEQ_LIMIT:
+            return pos, None  # near the end of the sequence space: record by record
+        decrypt, iv, append = self._aead.decrypt, self._iv, contents.append
+        view = memoryview(buf)  # bytes: the view never blocks anything, so it is not released
+        try:
+            while True:
+                header = buf[pos:pos + 5]
+                if header == _FULL_HEADER:  # the usual record of a bulk stream: 2^14 of content
+                    end = pos + _FULL_RECORD
+                    if end > n:
+                        break
+                else:
+                    if len(header) < 5:
+                        break
+                    type_and_major, length = _TYPE_MAJOR_LENGTH_AT(header)
+                    end = pos + 5 + length
+                    if type_and_major != _APPDATA_3 or not _MIN_BODY <= length <= _MAX_UNPADDED \
+                            or end > n:
+                        break
+                inner = decrypt((iv ^ seq).to_bytes(12, "big"), view[pos + 5:end], header)
+                seq += 1
+                pos = end
+                if inner[-1] != _APPLICATION_DATA:
+                    return pos, inner
+                append(inner[:-1])
+        except InvalidTag:
+            raise _bad_record_mac("record failed AEAD authentication") from None
+        finally:
+            self.seq = seq
+        return pos, None
 
     def open(self, header: bytes, ciphertext: bytes | memoryview) -> bytes:
         """Decrypt one record body (AAD = its 5-byte header); return the TLSInnerPlaintext."""
