@@ -242,6 +242,11 @@ class RecordLayer:
         if read13 is None:
             return self.next_record()
         buf, pos = self._in, self._in_pos
+        if pos == len(buf) and self._next is None:
+            # Nothing left (each end's first look after its handshake completes, for one).
+            if pos:
+                self._in, self._in_pos = b"", 0  # all read: let the fed bytes go
+            return None
         while True:
             end, other = read13.open_application_data(buf, pos, contents)
             if end != pos:
