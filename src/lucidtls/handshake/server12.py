@@ -77,12 +77,12 @@ _SCSV_FALLBACK = int(CipherSuite.TLS_FALLBACK_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPES = bytes((1, 64))
 # Extensions the ServerHello sends unchanged on every handshake: (type, extension_data).
-_RENEGOTIATION_INFO_EXT = (int(E.renegotiation_info),
-                           X.RenegotiationInfo(b"").encode())  # empty: RFC 5746 §3.6
+_EMPTY_RENEGOTIATION_INFO = X.RenegotiationInfo(b"").encode()  # RFC 5746 §3.6
+_RENEGOTIATION_INFO_EXT = (int(E.renegotiation_info), _EMPTY_RENEGOTIATION_INFO)
 _EXTENDED_MASTER_SECRET_EXT = (int(E.extended_master_secret), b"")  # RFC 7627 §5.1
 _SERVER_NAME_ACK_EXT = (int(E.server_name), b"")  # RFC 6066 §3
-_EC_POINT_FORMATS_EXT = (int(E.ec_point_formats),
-                         X.ECPointFormats([0]).encode())  # uncompressed only: RFC 8422 §5.2
+_UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()  # the list [uncompressed]: RFC 8422 §5.1.2
+_EC_POINT_FORMATS_EXT = (int(E.ec_point_formats), _UNCOMPRESSED_ONLY)  # RFC 8422 §5.2
 # What each step waits for, built once (an Expect is immutable).
 _EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
 _EXPECT_CLIENT_KEY_EXCHANGE = expect(HT.CLIENT_KEY_EXCHANGE)
@@ -159,26 +159,34 @@ class Server12:
         if 0 not in ch.legacy_compression_methods:
             raise alert_error(A.illegal_parameter,
                               "ClientHello compression methods do not include null (0)")
+        # A client sends the same extensions on every connection, these three in the usual
+        # encodings that are compared as bytes below; any other value is parsed (hs.view, once
+        # per distinct value), which refuses a malformed one with decode_error.
+        exts = self.hs.client_exts
         # RFC 5746 §3.6: the signal is the SCSV or an empty renegotiation_info.
-        ri = self.hs.view(X.RenegotiationInfo)
-        if ri is not None:
-            require(ri.renegotiated_connection == b"", A.handshake_failure,
-                    "initial ClientHello carries a non-empty renegotiation_info (RFC 5746 §3.6)")
+        ri = exts.get(E.renegotiation_info)
+        if ri is not None and ri != _EMPTY_RENEGOTIATION_INFO:
+            self.hs.view(X.RenegotiationInfo)
+            raise alert_error(A.handshake_failure, "initial ClientHello carries a non-empty "
+                              "renegotiation_info (RFC 5746 §3.6)")
         self.secure_renegotiation = ri is not None or _SCSV_RENEGOTIATION in ch.cipher_suites
         # RFC 7627 §5.3: without extended_master_secret the handshake is not bound to the
         # session (triple handshake); refused unless configured otherwise.
-        self.ems = E.extended_master_secret in self.hs.client_exts
-        if self.ems:
+        ems = exts.get(E.extended_master_secret)
+        if ems:  # its extension_data is empty (RFC 7627 §5.1)
             self.hs.view(X.ExtendedMasterSecret)
-        if not self.ems and cfg.require_extended_master_secret:
+        self.ems = ems is not None
+        if ems is None and cfg.require_extended_master_secret:
             raise alert_error(A.handshake_failure,
                               "client does not support the extended master secret (RFC 7627), "
                               "which this server requires")
         # RFC 8422 §5.1.2: the uncompressed point format is mandatory when the list is sent.
-        pf = self.hs.view(X.ECPointFormats)
-        if pf is not None and 0 not in pf.formats:
-            raise alert_error(A.illegal_parameter,
-                              "ec_point_formats does not include uncompressed (0)")
+        pf = exts.get(E.ec_point_formats)
+        if pf is not None and pf != _UNCOMPRESSED_ONLY:
+            pf_view = self.hs.view(X.ECPointFormats)
+            if pf_view is not None and 0 not in pf_view.formats:
+                raise alert_error(A.illegal_parameter,
+                                  "ec_point_formats does not include uncompressed (0)")
 
     # --- suite, group, credential, ALPN ---------------------------------------------------
     def choose_parameters(self) -> None:
