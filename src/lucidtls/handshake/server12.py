@@ -7,6 +7,7 @@ transport; the extended master secret (RFC 7627); renegotiation is refused (RFC 
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
     CHANGE_CIPHER_SPEC,
+    U16_PAIR,
     Expect,
     HandshakeResult,
     Message,
@@ -54,10 +56,12 @@ from lucidtls.wire.messages import (
     ClientHello,
     ClientKeyExchangeECDHE,
     ClientKeyExchangeRSA,
+    Encoded,
     Finished,
     ServerHello,
     ServerHelloDone,
     ServerKeyExchangeECDHE,
+    frame_handshake,
 )
 
 if TYPE_CHECKING:
@@ -83,6 +87,8 @@ _EXTENDED_MASTER_SECRET_EXT = (int(E.extended_master_secret), b"")  # RFC 7627 �
 _SERVER_NAME_ACK_EXT = (int(E.server_name), b"")  # RFC 6066 §3
 _UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()  # the list [uncompressed]: RFC 8422 §5.1.2
 _EC_POINT_FORMATS_EXT = (int(E.ec_point_formats), _UNCOMPRESSED_ONLY)  # RFC 8422 §5.2
+_NAMED_CURVE = 3  # ECCurveType named_curve (RFC 8422 §5.4)
+_ECDH_PARAMS_HEAD = struct.Struct(">BHB")  # curve_type, namedcurve, the point's length
 # What each step waits for, built once (an Expect is immutable).
 _EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
 _EXPECT_CLIENT_KEY_EXCHANGE = expect(HT.CLIENT_KEY_EXCHANGE)
@@ -109,6 +115,7 @@ class Server12:
     secure_renegotiation = False
     key_share: KeyShare | None = None
     cert_requested = False
+    pick: tuple[Credential, int | None]  # set by suite_fits for the suite choose_suite admits
 
     def __init__(self, hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> None:
         self.hs, self.ch, self.raw = hs, ch, raw
@@ -216,18 +223,23 @@ class Server12:
         if suite is None:
             raise alert_error(A.handshake_failure, self.no_suite_reason(enabled))
         self.suite = suite
-        pick = self.credential_for(suite)
-        assert pick is not None
-        self.credential, self.signature_scheme = pick
+        # choose_suite returns the first suite suite_fits admits: the pick kept is its.
+        self.credential, self.signature_scheme = self.pick
         if suite.kx != "ECDHE":
             self.group = None
         alpn = hs.view(X.ALPN)
         hs.alpn = negotiate.choose_alpn(alpn.protocols, cfg.alpn_protocols) if alpn else None
 
     def suite_fits(self, suite: Suite) -> bool:
+        """Whether *suite* can serve this client; if so its credential and scheme are kept in
+        ``self.pick``."""
         if suite.kx == "ECDHE" and self.group is None:
             return False
-        return self.credential_for(suite) is not None
+        pick = self.credential_for(suite)
+        if pick is None:
+            return False
+        self.pick = pick
+        return True
 
     def credential_for(self, suite: Suite) -> tuple[Credential, int | None] | None:
         """A credential of the suite's key type; for ECDHE one that can sign with a scheme
@@ -300,11 +312,19 @@ class Server12:
         hs, io, group, scheme = self.hs, self.io, self.group, self.signature_scheme
         assert group is not None and scheme is not None and self.credential is not None
         self.key_share = KeyShare.generate(group, private_bytes=io.key_share_private(group))
-        ske = ServerKeyExchangeECDHE(group, self.key_share.public_bytes(), scheme, b"")
-        signed = hs.client_random + hs.server_random + ske.params_bytes()
-        ske.signature = io.sign(scheme, self.credential.private_key, signed)
+        public = self.key_share.public_bytes()
+        # ServerECDHParams: named_curve, the group, the point (RFC 8422 §5.4); signed after
+        # both randoms.
+        params = _ECDH_PARAMS_HEAD.pack(_NAMED_CURVE, group, len(public)) + public
+        signature = io.sign(scheme, self.credential.private_key,
+                            hs.client_random + hs.server_random + params)
         hs.signature_scheme = scheme
         hs.group = group
+        if io.reshaping or len(signature) > 0xFFFF:
+            ske: object = ServerKeyExchangeECDHE(group, public, scheme, signature)
+        else:  # the bytes ske.to_bytes() makes, framed directly
+            ske = Encoded(frame_handshake(HT.SERVER_KEY_EXCHANGE, b"".join(
+                (params, U16_PAIR.pack(scheme, len(signature)), signature))))
         hs.transcript.add(io.send_message(ske))
 
     def send_certificate_request(self) -> None:
