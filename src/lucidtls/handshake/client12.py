@@ -337,7 +337,8 @@ class Client12:
                               f"bytes, not {len(expected)}")
         if not ks.verify_finished(expected, verify_data):
             raise alert_error(A.decrypt_error, "server Finished does not match the transcript")
-        hs.transcript.add(msg.raw)
+        # The handshake's last message: nothing hashes the transcript after it (a TLS 1.2
+        # connection has no post-handshake messages that do), so it is not added.
         if io.tracing:
             io.trace("finished", sender="server", verify_data=verify_data)
         return None

@@ -430,7 +430,9 @@ class Server12:
         io.send_ccs()
         io.install_12("write", suite, self.server_key, self.server_iv)
         verify_data = prf.finished(b"server finished", hs.transcript.digest())
-        hs.transcript.add(io.send_message(Finished(verify_data)))
+        # The handshake's last message: nothing hashes the transcript after it (a TLS 1.2
+        # connection has no post-handshake messages that do), so it is not added.
+        io.send_message(Finished(verify_data))
         if io.tracing:
             io.trace("finished", sender="server", verify_data=verify_data)
 
