@@ -118,11 +118,14 @@ class Client12:
 
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
-        self.process_server_hello()
-        yield from self.read_server_certificate()
+        # The flight, ServerHello to ServerHelloDone, goes into the transcript in one piece
+        # once read: each step returns the bytes of the messages it read.
+        flight = [self.process_server_hello()]
+        flight.append((yield from self.read_server_certificate()))
         if self.suite.kx == "ECDHE":
-            yield from self.read_server_key_exchange()
-        yield from self.read_certificate_request_and_done()
+            flight.append((yield from self.read_server_key_exchange()))
+        flight += yield from self.read_certificate_request_and_done()
+        self.hs.transcript.add(b"".join(flight))
         if self.cert_request is not None:
             self.send_client_certificate(self.cert_request)
         master = self.send_client_key_exchange()
@@ -134,7 +137,7 @@ class Client12:
         return self.result(master)
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
-    def process_server_hello(self) -> None:
+    def process_server_hello(self) -> bytes:
         hs, sh, cfg = self.hs, self.sh, self.config
         assert hs.client_hello is not None
         # RFC 8446 §4.1.4: a HelloRetryRequest fixed TLS 1.3; the ServerHello must agree.
@@ -197,10 +200,10 @@ class Client12:
         self.suite = hs.suite = suite
         self.io.set_version(TLS12)
         hs.transcript.start(suite.hash)  # holds our ClientHello already
-        hs.transcript.add(hs._last_server_hello_raw)
+        return hs._last_server_hello_raw
 
     # --- server Certificate (RFC 5246 §7.4.2) ---------------------------------------------
-    def read_server_certificate(self) -> Step:
+    def read_server_certificate(self) -> Generator[Expect, Message, bytes]:
         hs, cfg = self.hs, self.config
         msg: Message = yield _EXPECT_CERTIFICATE
         cert: Certificate12 = decode_repeated(Certificate12, msg.body)
@@ -224,11 +227,10 @@ class Client12:
         hs.verified, hs.verification = verify_peer_chain(
             hs.peer_chain, verify=builtin, callback=cfg.verify_callback,
             skip=cfg.dangerously_skip_verification, io=self.io)
-        hs.transcript.add(msg.raw)
-        return None
+        return msg.raw
 
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
-    def read_server_key_exchange(self) -> Step:
+    def read_server_key_exchange(self) -> Generator[Expect, Message, bytes]:
         hs, cfg = self.hs, self.config
         msg: Message = yield _EXPECT_SERVER_KEY_EXCHANGE
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
@@ -247,20 +249,20 @@ class Client12:
                           version=TLS12)
         hs.signature_scheme, hs.group = ske.algorithm, ske.named_group
         self.ske = ske
-        hs.transcript.add(msg.raw)
-        return None
+        return msg.raw
 
     # --- CertificateRequest, ServerHelloDone (RFC 5246 §7.4.4, §7.4.5) -------------------
-    def read_certificate_request_and_done(self) -> Step:
+    def read_certificate_request_and_done(self) -> Generator[Expect, Message, list[bytes]]:
         msg: Message = yield _EXPECT_REQUEST_OR_DONE
+        read = []
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
             self.cert_request = decode_repeated(CertificateRequest12, msg.body)
-            self.hs.transcript.add(msg.raw)
+            read.append(msg.raw)
             msg = yield _EXPECT_SERVER_HELLO_DONE
         if msg.body:  # it has no fields: only a non-empty body needs decoding, to refuse it
             decode(ServerHelloDone, msg.body)
-        self.hs.transcript.add(msg.raw)
-        return None
+        read.append(msg.raw)
+        return read
 
     # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
     def send_client_certificate(self, cr: CertificateRequest12) -> None:

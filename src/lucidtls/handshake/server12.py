@@ -131,13 +131,14 @@ class Server12:
         self.hs.transcript.add(self.raw)
         self.check_client_hello()
         self.choose_parameters()
-        self.send_server_hello()
-        self.send_certificate()
+        # The flight, ServerHello to ServerHelloDone, goes into the transcript in one piece.
+        flight = [self.send_server_hello(), self.send_certificate()]
         if self.suite.kx == "ECDHE":
-            self.send_server_key_exchange()
+            flight.append(self.send_server_key_exchange())
         if self.config.verify_client != "none":
-            self.send_certificate_request()
-        self.hs.transcript.add(self.io.send_message(ServerHelloDone()))
+            flight.append(self.send_certificate_request())
+        flight.append(self.io.send_message(ServerHelloDone()))
+        self.hs.transcript.add(b"".join(flight))
         if self.cert_requested:
             yield from self.read_client_certificate()
         master = yield from self.read_client_key_exchange()
@@ -273,7 +274,7 @@ class Server12:
                 f"{[describe_scheme(s) for s in self.client_schemes]})")
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
-    def send_server_hello(self) -> None:
+    def send_server_hello(self) -> bytes:
         hs, io, suite, cfg = self.hs, self.io, self.suite, self.config
         server_random = io.random(32)
         if TLS13 in cfg.versions:
@@ -297,18 +298,17 @@ class Server12:
         hs.suite = suite
         hs.transcript.start(suite.hash)
         raw = io.send_message(sh)
-        hs.transcript.add(raw)
         if io.reshaping:  # a hook may have changed the random: use the one that went out
             hs.server_random = decode(ServerHello, raw[4:]).random
         io.set_version(TLS12)
+        return raw
 
-    def send_certificate(self) -> None:
+    def send_certificate(self) -> bytes:
         assert self.credential is not None
-        self.hs.transcript.add(self.io.send_message(
-            certificate_message(self.io, self.credential, tls13=False)))
+        return self.io.send_message(certificate_message(self.io, self.credential, tls13=False))
 
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
-    def send_server_key_exchange(self) -> None:
+    def send_server_key_exchange(self) -> bytes:
         hs, io, group, scheme = self.hs, self.io, self.group, self.signature_scheme
         assert group is not None and scheme is not None and self.credential is not None
         self.key_share = KeyShare.generate(group, private_bytes=io.key_share_private(group))
@@ -325,14 +325,14 @@ class Server12:
         else:  # the bytes ske.to_bytes() makes, framed directly
             ske = Encoded(frame_handshake(HT.SERVER_KEY_EXCHANGE, b"".join(
                 (params, U16_PAIR.pack(scheme, len(signature)), signature))))
-        hs.transcript.add(io.send_message(ske))
+        return io.send_message(ske)
 
-    def send_certificate_request(self) -> None:
+    def send_certificate_request(self) -> bytes:
         cfg = self.config
         cas = list(cfg.client_trust.subjects) if cfg.client_trust is not None else []
         cr = CertificateRequest12(_CERT_TYPES, [int(s) for s in cfg.signature_schemes], cas)
-        self.hs.transcript.add(self.io.send_message(cr))
         self.cert_requested = True
+        return self.io.send_message(cr)
 
     # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
     def read_client_certificate(self) -> Step:
