@@ -128,11 +128,11 @@ class Server12:
 
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
-        self.hs.transcript.add(self.raw)
         self.check_client_hello()
         self.choose_parameters()
-        # The flight, ServerHello to ServerHelloDone, goes into the transcript in one piece.
-        flight = [self.send_server_hello(), self.send_certificate()]
+        # The ClientHello and our flight, ServerHello to ServerHelloDone, go into the
+        # transcript in one piece (nothing reads it before).
+        flight = [self.raw, self.send_server_hello(), self.send_certificate()]
         if self.suite.kx == "ECDHE":
             flight.append(self.send_server_key_exchange())
         if self.config.verify_client != "none":
