@@ -245,8 +245,7 @@ class Server12:
     def credential_for(self, suite: Suite) -> tuple[Credential, int | None] | None:
         """A credential of the suite's key type; for ECDHE one that can sign with a scheme
         the client accepts (RFC 5246 §7.4.2)."""
-        # Depends on the suite only through its auth; choose_suite asks once per suite, and
-        # choose_parameters again for the chosen one.
+        # Depends on the suite only through its auth; choose_suite asks once per suite.
         found = self._credentials_for.get(suite.auth)
         if found is None:
             creds = [c for c in self.credentials if signatures.key_auth(c.private_key) == suite.auth]
