@@ -366,8 +366,8 @@ class Prf12:
 
 def _p_hash(copy: Callable[[], _hmac.HMAC], seed: bytes, length: int) -> bytes:
     """P_hash(secret, seed) (RFC 5246 §5) truncated to *length*; *copy* copies an HMAC keyed
-    with the secret. Straight-line for the first block: every handshake output (master secret,
-    key block) is at most three blocks."""
+    with the secret (each block starts from a copy). Straight-line for the first block: a
+    master secret is one or two."""
     h = copy()
     h.update(seed)
     a = h.finalize()  # A(1) = HMAC(secret, A(0)), A(0) = seed
@@ -401,8 +401,8 @@ def master_secret_12(
     hash: _HashAlg, premaster: bytes, client_random: bytes, server_random: bytes
 ) -> bytes:
     """RFC 5246 §8.1."""
-    return _p_hash(_hmac.HMAC(premaster, hash).copy, b"master secret" + client_random + server_random,
-                   48)
+    seed = b"master secret" + client_random + server_random
+    return _p_hash(_hmac.HMAC(premaster, hash).copy, seed, 48)
 
 
 def extended_master_secret_12(hash: _HashAlg, premaster: bytes, session_hash: bytes) -> bytes:

@@ -131,7 +131,7 @@ class Server12:
         self.check_client_hello()
         self.choose_parameters()
         # The ClientHello and our flight, ServerHello to ServerHelloDone, go into the
-        # transcript in one piece (nothing reads it before).
+        # transcript in one piece: nothing reads it before the ClientKeyExchange.
         flight = [self.raw, self.send_server_hello(), self.send_certificate()]
         if self.suite.kx == "ECDHE":
             flight.append(self.send_server_key_exchange())
@@ -224,7 +224,7 @@ class Server12:
         if suite is None:
             raise alert_error(A.handshake_failure, self.no_suite_reason(enabled))
         self.suite = suite
-        # choose_suite returns the first suite suite_fits admits: the pick kept is its.
+        # choose_suite returns the first suite suite_fits admits, so self.pick is its.
         self.credential, self.signature_scheme = self.pick
         if suite.kx != "ECDHE":
             self.group = None
