@@ -1,7 +1,7 @@
-"""The ClientHello, the TLS 1.3 ServerHello and CertificateVerify are sent pre-encoded (the
-ClientHello's configuration parts encoded once; the per-connection fields with struct): their
-bytes must be exactly those the message objects encode, which a hook that reshapes messages
-still sends."""
+"""The ClientHello, the ServerHello, CertificateVerify and the TLS 1.2 ServerKeyExchange are sent
+pre-encoded (the ClientHello's configuration parts encoded once; the per-connection fields with
+struct): their bytes must be exactly those the message objects encode, which a hook that
+reshapes messages still sends."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from lucidtls.events import HandshakeComplete
 from lucidtls.pki.credentials import Credential
 from lucidtls.pki.issue import issue_certificate
 from lucidtls.pki.trust import TrustStore
-from lucidtls.wire.enums import NamedGroup, ProtocolVersion
-from lucidtls.wire.messages import ClientHello, ServerHello
+from lucidtls.wire.enums import HandshakeType, NamedGroup, ProtocolVersion
+from lucidtls.wire.messages import ClientHello, ServerHello, ServerKeyExchangeECDHE
 from tests.pairs import pump
 
 V = ProtocolVersion
@@ -126,3 +126,37 @@ def test_pre_encoded_tls12_server_hello_is_what_the_message_encodes(
     fast = server_hello(None)
     assert fast == server_hello(lambda msg: msg)
     assert ServerHello.decode(fast[4:]).to_bytes() == fast
+
+
+@pytest.mark.parametrize("key_type", ["ecdsa-p256", "rsa2048"])
+def test_pre_encoded_tls12_server_key_exchange_is_what_the_message_encodes(
+        demo_ca: Credential, key_type: str) -> None:
+    # The server's whole first flight (ServerHello, Certificate, ServerKeyExchange,
+    # ServerHelloDone), with randoms, key shares and the signature fixed by hooks.
+    cred = issue_certificate(demo_ca, "localhost", dns=["localhost"], key_type=key_type)
+
+    def flight(shape: Callable[[Any], Any] | None) -> bytes:
+        def hooks(reshape: Callable[[Any], Any] | None) -> Hooks:
+            counter = itertools.count()
+            return Hooks(random=lambda n: bytes([next(counter) % 256]) * n,
+                         key_share_private={int(NamedGroup.x25519): bytes(range(1, 33))},
+                         sign=lambda scheme, key, content: bytes(range(71)),
+                         shape=reshape)
+
+        client = ClientConnection(ClientConfig(dangerously_skip_verification=True,
+                                               versions=(V.TLS1_2,)), "localhost",
+                                  hooks=hooks(None))
+        server = ServerConnection(ServerConfig(credentials=(cred,)), hooks=hooks(shape))
+        server.receive_data(client.data_to_send())
+        return server.data_to_send()
+
+    fast = flight(None)
+    assert fast == flight(lambda msg: msg)
+    messages, at = {}, 5  # one record: the messages after its header
+    while at < len(fast):
+        n = int.from_bytes(fast[at + 1:at + 4], "big")
+        messages[fast[at]] = fast[at + 4:at + 4 + n]
+        at += 4 + n
+    ske_body = messages[HandshakeType.SERVER_KEY_EXCHANGE]
+    decoded = ServerKeyExchangeECDHE.decode(ske_body)
+    assert decoded.signature == bytes(range(71)) and decoded.encode_body() == ske_body

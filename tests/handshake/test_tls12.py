@@ -508,3 +508,76 @@ def test_send_never_asks_for_a_key_update_in_tls12(trust, creds):
     client.send(b"still TLS 1.2")
     _, se = pump(client, server)
     assert se == [ApplicationData(b"still TLS 1.2")]
+
+
+# --- ServerHello extensions: usual encodings compared as bytes, any other parsed ------------
+def _sh_with(ext_type, data):
+    """Sets (or adds) one ServerHello extension's extension_data."""
+    def change(sh):
+        exts = [(t, d) for t, d in sh.extensions if t != ext_type]
+        return dataclasses.replace(sh, extensions=exts + [(ext_type, data)])
+    return reshape(ServerHello, change)
+
+
+@pytest.mark.parametrize(("ext_type", "data", "alert", "reason"), [
+    (E.renegotiation_info, b"\x01\x00", A.handshake_failure, "renegotiation_info is not empty"),
+    (E.renegotiation_info, b"\x05", A.decode_error, "renegotiation_info"),
+    (E.renegotiation_info, b"", A.decode_error, "renegotiation_info"),
+    (E.extended_master_secret, b"\x00", A.decode_error, "extended_master_secret"),
+    (E.server_name, b"\x00", A.decode_error, "server_name"),
+    (E.ec_point_formats, b"\x01\x01", A.illegal_parameter, "lacks uncompressed"),
+    (E.ec_point_formats, b"\x00", A.decode_error, "ec_point_formats"),
+    (E.ec_point_formats, b"\x02\x00", A.decode_error, "ec_point_formats"),
+    (E.supported_groups, b"\x00\x02\x00\x1d", A.illegal_parameter, "not allowed"),
+    (E.session_ticket, b"", A.unsupported_extension, "did not offer"),
+])
+def test_client_refuses_server_hello_extension(trust, creds, ext_type, data, alert, reason):
+    cc, sc = configs(trust, creds, server={"versions": ONLY12})
+    err = fails(cc, sc, server_hooks=_sh_with(ext_type, data))
+    assert err.alert == alert and reason in err.reason
+
+
+@pytest.mark.parametrize(("ext_type", "data"), [
+    (E.renegotiation_info, b"\x00"),
+    (E.extended_master_secret, b""),
+    (E.server_name, b""),
+    (E.ec_point_formats, b"\x01\x00"),
+    (E.ec_point_formats, b"\x03\x01\x02\x00"),  # not the usual bytes, but lists uncompressed
+])
+def test_client_accepts_server_hello_extension(trust, creds, ext_type, data):
+    cc, sc = configs(trust, creds, server={"versions": ONLY12})
+    handshake(cc, sc, server_hooks=_sh_with(ext_type, data))
+
+
+# --- ClientHello extensions the TLS 1.2 server checks: the same split ------------------------
+def _ch_with(ext_type, data):
+    """Sets one ClientHello extension's extension_data (the client sends all three)."""
+    return reshape(ClientHello, lambda ch: dataclasses.replace(ch, extensions=[
+        (t, data if t == ext_type else d) for t, d in ch.extensions]))
+
+
+@pytest.mark.parametrize(("ext_type", "data", "alert", "reason"), [
+    (E.renegotiation_info, b"\x01\x00", A.handshake_failure, "non-empty renegotiation_info"),
+    (E.renegotiation_info, b"\x05", A.decode_error, "renegotiation_info"),
+    (E.renegotiation_info, b"", A.decode_error, "renegotiation_info"),
+    (E.extended_master_secret, b"\x00", A.decode_error, "extended_master_secret"),
+    (E.ec_point_formats, b"\x01\x01", A.illegal_parameter, "does not include uncompressed"),
+    (E.ec_point_formats, b"\x00", A.decode_error, "ec_point_formats"),
+    (E.ec_point_formats, b"\x02\x00", A.decode_error, "ec_point_formats"),
+])
+def test_server_refuses_client_hello_extension(trust, creds, ext_type, data, alert, reason):
+    cc, sc = configs(trust, creds, client={"versions": ONLY12})
+    err = fails(cc, sc, client_hooks=_ch_with(ext_type, data))
+    assert err.alert == alert and reason in err.reason
+
+
+@pytest.mark.parametrize(("ext_type", "data"), [
+    (E.renegotiation_info, b"\x00"),
+    (E.extended_master_secret, b""),
+    (E.ec_point_formats, b"\x01\x00"),
+    (E.ec_point_formats, b"\x03\x00\x01\x02"),  # OpenSSL's list: not the usual bytes, but fine
+])
+def test_server_accepts_client_hello_extension(trust, creds, ext_type, data):
+    cc, sc = configs(trust, creds, client={"versions": ONLY12})
+    _, server = handshake(cc, sc, client_hooks=_ch_with(ext_type, data))
+    assert server.info.extended_master_secret

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hmac as _std_hmac
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _hmac
@@ -318,24 +319,7 @@ class Prf12:
         self._copy = _hmac.HMAC(secret, hash).copy
 
     def __call__(self, label: bytes, seed: bytes, length: int) -> bytes:
-        # Straight-line for the first block: every handshake output (master secret, key
-        # block, Finished) is at most two blocks.
-        copy = self._copy
-        full_seed = label + seed
-        h = copy()
-        h.update(full_seed)
-        a = h.finalize()  # A(1) = HMAC(secret, A(0)), A(0) = label + seed
-        h = copy()
-        h.update(a + full_seed)
-        out = h.finalize()
-        while len(out) < length:
-            h = copy()
-            h.update(a)
-            a = h.finalize()  # A(i) = HMAC(secret, A(i-1))
-            h = copy()
-            h.update(a + full_seed)
-            out += h.finalize()
-        return out[:length]
+        return _p_hash(self._copy, label + seed, length)
 
     def key_block(
         self, suite: Suite, client_random: bytes, server_random: bytes
@@ -348,7 +332,22 @@ class Prf12:
         """
         length, client_key, server_key, client_iv, server_iv = _key_block_layout(
             suite.key_len, suite.iv_len)
-        block = self(b"key expansion", server_random + client_random, length)
+        # P_hash (see _p_hash), written out: it runs twice a handshake.
+        copy = self._copy
+        seed = b"key expansion" + server_random + client_random
+        h = copy()
+        h.update(seed)
+        a = h.finalize()
+        h = copy()
+        h.update(a + seed)
+        block = h.finalize()
+        while len(block) < length:
+            h = copy()
+            h.update(a)
+            a = h.finalize()
+            h = copy()
+            h.update(a + seed)
+            block += h.finalize()
         return block[client_key], block[server_key], block[client_iv], block[server_iv]
 
     def finished(self, label: bytes, handshake_hash: bytes) -> bytes:
@@ -363,6 +362,26 @@ class Prf12:
         h = copy()
         h.update(a + full_seed)
         return h.finalize()[:12]
+
+
+def _p_hash(copy: Callable[[], _hmac.HMAC], seed: bytes, length: int) -> bytes:
+    """P_hash(secret, seed) (RFC 5246 §5) truncated to *length*; *copy* copies an HMAC keyed
+    with the secret (each block starts from a copy). Straight-line for the first block: a
+    master secret is one or two."""
+    h = copy()
+    h.update(seed)
+    a = h.finalize()  # A(1) = HMAC(secret, A(0)), A(0) = seed
+    h = copy()
+    h.update(a + seed)
+    out = h.finalize()
+    while len(out) < length:
+        h = copy()
+        h.update(a)
+        a = h.finalize()  # A(i) = HMAC(secret, A(i-1))
+        h = copy()
+        h.update(a + seed)
+        out += h.finalize()
+    return out[:length]
 
 
 @functools.lru_cache(maxsize=8)
@@ -382,12 +401,13 @@ def master_secret_12(
     hash: _HashAlg, premaster: bytes, client_random: bytes, server_random: bytes
 ) -> bytes:
     """RFC 5246 §8.1."""
-    return Prf12(hash, premaster)(b"master secret", client_random + server_random, 48)
+    seed = b"master secret" + client_random + server_random
+    return _p_hash(_hmac.HMAC(premaster, hash).copy, seed, 48)
 
 
 def extended_master_secret_12(hash: _HashAlg, premaster: bytes, session_hash: bytes) -> bytes:
     """RFC 7627 §4: session_hash = Hash(handshake messages through ClientKeyExchange)."""
-    return Prf12(hash, premaster)(b"extended master secret", session_hash, 48)
+    return _p_hash(_hmac.HMAC(premaster, hash).copy, b"extended master secret" + session_hash, 48)
 
 
 def key_block_12(

@@ -80,6 +80,10 @@ TLS13 = int(ProtocolVersion.TLS1_3)
 _SERVER_HELLO_EXTS: set[int] = {E.server_name, E.ec_point_formats, E.renegotiation_info,
                       E.extended_master_secret, E.application_layer_protocol_negotiation}
 _SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+# The usual extension_data of two ServerHello extensions: an empty renegotiated_connection
+# (RFC 5746 §3.4), and the list [uncompressed] (RFC 8422 §5.1.2).
+_EMPTY_RENEGOTIATION_INFO = X.RenegotiationInfo(b"").encode()
+_UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPE_FOR_AUTH = {"RSA": 1, "ECDSA": 64}
 # What each step waits for, built once (an Expect is immutable).
@@ -114,11 +118,14 @@ class Client12:
 
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
-        self.process_server_hello()
-        yield from self.read_server_certificate()
+        # The flight, ServerHello to ServerHelloDone, goes into the transcript in one piece
+        # once read: each step returns the bytes of the messages it read.
+        flight = [self.process_server_hello()]
+        flight.append((yield from self.read_server_certificate()))
         if self.suite.kx == "ECDHE":
-            yield from self.read_server_key_exchange()
-        yield from self.read_certificate_request_and_done()
+            flight.append((yield from self.read_server_key_exchange()))
+        flight += yield from self.read_certificate_request_and_done()
+        self.hs.transcript.add(b"".join(flight))
         if self.cert_request is not None:
             self.send_client_certificate(self.cert_request)
         master = self.send_client_key_exchange()
@@ -130,7 +137,7 @@ class Client12:
         return self.result(master)
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
-    def process_server_hello(self) -> None:
+    def process_server_hello(self) -> bytes:
         hs, sh, cfg = self.hs, self.sh, self.config
         assert hs.client_hello is not None
         # RFC 8446 §4.1.4: a HelloRetryRequest fixed TLS 1.3; the ServerHello must agree.
@@ -152,42 +159,51 @@ class Client12:
         assert suite is not None
         if sh.legacy_compression_method != 0:
             raise alert_error(A.illegal_parameter, "ServerHello selected a compression method")
-        # RFC 5746 §3.4: the SCSV counts as offering renegotiation_info.
-        offered = hs.offered_exts | ({int(E.renegotiation_info)} if _SCSV_RENEGOTIATION in
-                                     hs.client_hello.cipher_suites else set())
-        check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "TLS 1.2 ServerHello", offered)
-        # The extensions are read one by one below; a server sends the same values on every
-        # handshake, so each is parsed once per distinct value (common.view_in).
-        exts = dict(sh.extensions)
+        exts = dict(sh.extensions)  # decode refused duplicates
+        types = exts.keys()
+        if not (types <= hs.offered_exts and types <= _SERVER_HELLO_EXTS):
+            # One was not offered or is not allowed here: name it. RFC 5746 §3.4: the SCSV
+            # counts as offering renegotiation_info.
+            offered = hs.offered_exts | ({int(E.renegotiation_info)} if _SCSV_RENEGOTIATION in
+                                         hs.client_hello.cipher_suites else set())
+            check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "TLS 1.2 ServerHello", offered)
+        # A server sends the same extensions on every handshake, in the usual encodings that
+        # are compared as bytes below; any other value is parsed (common.view_in, once per
+        # distinct value), which refuses a malformed one with decode_error.
         # RFC 5746 §3.4: in an initial handshake the extension must be empty.
-        ri = view_in(exts, X.RenegotiationInfo)
-        if ri is not None and ri.renegotiated_connection != b"":
+        ri = exts.get(E.renegotiation_info)
+        if ri is not None and ri != _EMPTY_RENEGOTIATION_INFO:
+            view_in(exts, X.RenegotiationInfo)
             raise alert_error(A.handshake_failure,
                               "ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
-        self.ems = E.extended_master_secret in exts
-        if self.ems:
+        ems = exts.get(E.extended_master_secret)
+        if ems:  # its extension_data is empty (RFC 7627 §5.1)
             view_in(exts, X.ExtendedMasterSecret)
+        self.ems = ems is not None
         # RFC 7627 §5.3: without it the master secret is not bound to this handshake.
-        if not self.ems and cfg.require_extended_master_secret:
+        if ems is None and cfg.require_extended_master_secret:
             raise alert_error(A.handshake_failure,
                               "server does not support the extended master secret (RFC 7627), "
                               "which we require")
-        pf = view_in(exts, X.ECPointFormats)
-        if pf is not None and 0 not in pf.formats:
-            raise alert_error(A.illegal_parameter,
-                              "server ec_point_formats lacks uncompressed (RFC 8422 §5.2)")
-        if E.server_name in exts:
+        pf = exts.get(E.ec_point_formats)
+        if pf is not None and pf != _UNCOMPRESSED_ONLY:
+            pf_view = view_in(exts, X.ECPointFormats)
+            if pf_view is not None and 0 not in pf_view.formats:
+                raise alert_error(A.illegal_parameter,
+                                  "server ec_point_formats lacks uncompressed (RFC 8422 §5.2)")
+        if exts.get(E.server_name):  # its extension_data is empty (RFC 6066 §3)
             view_in(exts, X.ServerNameAck)
-        alpn = view_in(exts, X.ALPN)
-        if alpn is not None:
+        if E.application_layer_protocol_negotiation in exts:
+            alpn = view_in(exts, X.ALPN)
+            assert alpn is not None
             hs.alpn = negotiate.accept_alpn(alpn.protocols, cfg.alpn_protocols)
         self.suite = hs.suite = suite
         self.io.set_version(TLS12)
         hs.transcript.start(suite.hash)  # holds our ClientHello already
-        hs.transcript.add(hs._last_server_hello_raw)
+        return hs._last_server_hello_raw
 
     # --- server Certificate (RFC 5246 §7.4.2) ---------------------------------------------
-    def read_server_certificate(self) -> Step:
+    def read_server_certificate(self) -> Generator[Expect, Message, bytes]:
         hs, cfg = self.hs, self.config
         msg: Message = yield _EXPECT_CERTIFICATE
         cert: Certificate12 = decode_repeated(Certificate12, msg.body)
@@ -211,11 +227,10 @@ class Client12:
         hs.verified, hs.verification = verify_peer_chain(
             hs.peer_chain, verify=builtin, callback=cfg.verify_callback,
             skip=cfg.dangerously_skip_verification, io=self.io)
-        hs.transcript.add(msg.raw)
-        return None
+        return msg.raw
 
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
-    def read_server_key_exchange(self) -> Step:
+    def read_server_key_exchange(self) -> Generator[Expect, Message, bytes]:
         hs, cfg = self.hs, self.config
         msg: Message = yield _EXPECT_SERVER_KEY_EXCHANGE
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
@@ -234,20 +249,20 @@ class Client12:
                           version=TLS12)
         hs.signature_scheme, hs.group = ske.algorithm, ske.named_group
         self.ske = ske
-        hs.transcript.add(msg.raw)
-        return None
+        return msg.raw
 
     # --- CertificateRequest, ServerHelloDone (RFC 5246 §7.4.4, §7.4.5) -------------------
-    def read_certificate_request_and_done(self) -> Step:
+    def read_certificate_request_and_done(self) -> Generator[Expect, Message, list[bytes]]:
         msg: Message = yield _EXPECT_REQUEST_OR_DONE
+        read = []
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
             self.cert_request = decode_repeated(CertificateRequest12, msg.body)
-            self.hs.transcript.add(msg.raw)
+            read.append(msg.raw)
             msg = yield _EXPECT_SERVER_HELLO_DONE
         if msg.body:  # it has no fields: only a non-empty body needs decoding, to refuse it
             decode(ServerHelloDone, msg.body)
-        self.hs.transcript.add(msg.raw)
-        return None
+        read.append(msg.raw)
+        return read
 
     # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
     def send_client_certificate(self, cr: CertificateRequest12) -> None:
@@ -324,7 +339,8 @@ class Client12:
                               f"bytes, not {len(expected)}")
         if not ks.verify_finished(expected, verify_data):
             raise alert_error(A.decrypt_error, "server Finished does not match the transcript")
-        hs.transcript.add(msg.raw)
+        # The handshake's last message: nothing hashes the transcript after it (a TLS 1.2
+        # connection has no post-handshake messages that do), so it is not added.
         if io.tracing:
             io.trace("finished", sender="server", verify_data=verify_data)
         return None

@@ -7,6 +7,7 @@ transport; the extended master secret (RFC 7627); renegotiation is refused (RFC 
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
     CHANGE_CIPHER_SPEC,
+    U16_PAIR,
     Expect,
     HandshakeResult,
     Message,
@@ -54,10 +56,12 @@ from lucidtls.wire.messages import (
     ClientHello,
     ClientKeyExchangeECDHE,
     ClientKeyExchangeRSA,
+    Encoded,
     Finished,
     ServerHello,
     ServerHelloDone,
     ServerKeyExchangeECDHE,
+    frame_handshake,
 )
 
 if TYPE_CHECKING:
@@ -77,12 +81,14 @@ _SCSV_FALLBACK = int(CipherSuite.TLS_FALLBACK_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPES = bytes((1, 64))
 # Extensions the ServerHello sends unchanged on every handshake: (type, extension_data).
-_RENEGOTIATION_INFO_EXT = (int(E.renegotiation_info),
-                           X.RenegotiationInfo(b"").encode())  # empty: RFC 5746 §3.6
+_EMPTY_RENEGOTIATION_INFO = X.RenegotiationInfo(b"").encode()  # RFC 5746 §3.6
+_RENEGOTIATION_INFO_EXT = (int(E.renegotiation_info), _EMPTY_RENEGOTIATION_INFO)
 _EXTENDED_MASTER_SECRET_EXT = (int(E.extended_master_secret), b"")  # RFC 7627 §5.1
 _SERVER_NAME_ACK_EXT = (int(E.server_name), b"")  # RFC 6066 §3
-_EC_POINT_FORMATS_EXT = (int(E.ec_point_formats),
-                         X.ECPointFormats([0]).encode())  # uncompressed only: RFC 8422 §5.2
+_UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()  # the list [uncompressed]: RFC 8422 §5.1.2
+_EC_POINT_FORMATS_EXT = (int(E.ec_point_formats), _UNCOMPRESSED_ONLY)  # RFC 8422 §5.2
+_NAMED_CURVE = 3  # ECCurveType named_curve (RFC 8422 §5.4)
+_ECDH_PARAMS_HEAD = struct.Struct(">BHB")  # curve_type, namedcurve, the point's length
 # What each step waits for, built once (an Expect is immutable).
 _EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
 _EXPECT_CLIENT_KEY_EXCHANGE = expect(HT.CLIENT_KEY_EXCHANGE)
@@ -109,6 +115,7 @@ class Server12:
     secure_renegotiation = False
     key_share: KeyShare | None = None
     cert_requested = False
+    pick: tuple[Credential, int | None]  # set by suite_fits for the suite choose_suite admits
 
     def __init__(self, hs: ServerHandshake, ch: ClientHello, raw: bytes, version: int) -> None:
         self.hs, self.ch, self.raw = hs, ch, raw
@@ -121,16 +128,17 @@ class Server12:
 
     # --- the procedure ------------------------------------------------------------------
     def run(self) -> Procedure:
-        self.hs.transcript.add(self.raw)
         self.check_client_hello()
         self.choose_parameters()
-        self.send_server_hello()
-        self.send_certificate()
+        # The ClientHello and our flight, ServerHello to ServerHelloDone, go into the
+        # transcript in one piece: nothing reads it before the ClientKeyExchange.
+        flight = [self.raw, self.send_server_hello(), self.send_certificate()]
         if self.suite.kx == "ECDHE":
-            self.send_server_key_exchange()
+            flight.append(self.send_server_key_exchange())
         if self.config.verify_client != "none":
-            self.send_certificate_request()
-        self.hs.transcript.add(self.io.send_message(ServerHelloDone()))
+            flight.append(self.send_certificate_request())
+        flight.append(self.io.send_message(ServerHelloDone()))
+        self.hs.transcript.add(b"".join(flight))
         if self.cert_requested:
             yield from self.read_client_certificate()
         master = yield from self.read_client_key_exchange()
@@ -159,26 +167,34 @@ class Server12:
         if 0 not in ch.legacy_compression_methods:
             raise alert_error(A.illegal_parameter,
                               "ClientHello compression methods do not include null (0)")
+        # A client sends the same extensions on every connection, these three in the usual
+        # encodings that are compared as bytes below; any other value is parsed (hs.view, once
+        # per distinct value), which refuses a malformed one with decode_error.
+        exts = self.hs.client_exts
         # RFC 5746 §3.6: the signal is the SCSV or an empty renegotiation_info.
-        ri = self.hs.view(X.RenegotiationInfo)
-        if ri is not None:
-            require(ri.renegotiated_connection == b"", A.handshake_failure,
-                    "initial ClientHello carries a non-empty renegotiation_info (RFC 5746 §3.6)")
+        ri = exts.get(E.renegotiation_info)
+        if ri is not None and ri != _EMPTY_RENEGOTIATION_INFO:
+            self.hs.view(X.RenegotiationInfo)
+            raise alert_error(A.handshake_failure, "initial ClientHello carries a non-empty "
+                              "renegotiation_info (RFC 5746 §3.6)")
         self.secure_renegotiation = ri is not None or _SCSV_RENEGOTIATION in ch.cipher_suites
         # RFC 7627 §5.3: without extended_master_secret the handshake is not bound to the
         # session (triple handshake); refused unless configured otherwise.
-        self.ems = E.extended_master_secret in self.hs.client_exts
-        if self.ems:
+        ems = exts.get(E.extended_master_secret)
+        if ems:  # its extension_data is empty (RFC 7627 §5.1)
             self.hs.view(X.ExtendedMasterSecret)
-        if not self.ems and cfg.require_extended_master_secret:
+        self.ems = ems is not None
+        if ems is None and cfg.require_extended_master_secret:
             raise alert_error(A.handshake_failure,
                               "client does not support the extended master secret (RFC 7627), "
                               "which this server requires")
         # RFC 8422 §5.1.2: the uncompressed point format is mandatory when the list is sent.
-        pf = self.hs.view(X.ECPointFormats)
-        if pf is not None and 0 not in pf.formats:
-            raise alert_error(A.illegal_parameter,
-                              "ec_point_formats does not include uncompressed (0)")
+        pf = exts.get(E.ec_point_formats)
+        if pf is not None and pf != _UNCOMPRESSED_ONLY:
+            pf_view = self.hs.view(X.ECPointFormats)
+            if pf_view is not None and 0 not in pf_view.formats:
+                raise alert_error(A.illegal_parameter,
+                                  "ec_point_formats does not include uncompressed (0)")
 
     # --- suite, group, credential, ALPN ---------------------------------------------------
     def choose_parameters(self) -> None:
@@ -208,24 +224,28 @@ class Server12:
         if suite is None:
             raise alert_error(A.handshake_failure, self.no_suite_reason(enabled))
         self.suite = suite
-        pick = self.credential_for(suite)
-        assert pick is not None
-        self.credential, self.signature_scheme = pick
+        # choose_suite returns the first suite suite_fits admits, so self.pick is its.
+        self.credential, self.signature_scheme = self.pick
         if suite.kx != "ECDHE":
             self.group = None
         alpn = hs.view(X.ALPN)
         hs.alpn = negotiate.choose_alpn(alpn.protocols, cfg.alpn_protocols) if alpn else None
 
     def suite_fits(self, suite: Suite) -> bool:
+        """Whether *suite* can serve this client; if so its credential and scheme are kept in
+        ``self.pick``."""
         if suite.kx == "ECDHE" and self.group is None:
             return False
-        return self.credential_for(suite) is not None
+        pick = self.credential_for(suite)
+        if pick is None:
+            return False
+        self.pick = pick
+        return True
 
     def credential_for(self, suite: Suite) -> tuple[Credential, int | None] | None:
         """A credential of the suite's key type; for ECDHE one that can sign with a scheme
         the client accepts (RFC 5246 §7.4.2)."""
-        # Depends on the suite only through its auth; choose_suite asks once per suite, and
-        # choose_parameters again for the chosen one.
+        # Depends on the suite only through its auth; choose_suite asks once per suite.
         found = self._credentials_for.get(suite.auth)
         if found is None:
             creds = [c for c in self.credentials if signatures.key_auth(c.private_key) == suite.auth]
@@ -253,7 +273,7 @@ class Server12:
                 f"{[describe_scheme(s) for s in self.client_schemes]})")
 
     # --- ServerHello (RFC 5246 §7.4.1.3) --------------------------------------------------
-    def send_server_hello(self) -> None:
+    def send_server_hello(self) -> bytes:
         hs, io, suite, cfg = self.hs, self.io, self.suite, self.config
         server_random = io.random(32)
         if TLS13 in cfg.versions:
@@ -277,34 +297,41 @@ class Server12:
         hs.suite = suite
         hs.transcript.start(suite.hash)
         raw = io.send_message(sh)
-        hs.transcript.add(raw)
         if io.reshaping:  # a hook may have changed the random: use the one that went out
             hs.server_random = decode(ServerHello, raw[4:]).random
         io.set_version(TLS12)
+        return raw
 
-    def send_certificate(self) -> None:
+    def send_certificate(self) -> bytes:
         assert self.credential is not None
-        self.hs.transcript.add(self.io.send_message(
-            certificate_message(self.io, self.credential, tls13=False)))
+        return self.io.send_message(certificate_message(self.io, self.credential, tls13=False))
 
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
-    def send_server_key_exchange(self) -> None:
+    def send_server_key_exchange(self) -> bytes:
         hs, io, group, scheme = self.hs, self.io, self.group, self.signature_scheme
         assert group is not None and scheme is not None and self.credential is not None
         self.key_share = KeyShare.generate(group, private_bytes=io.key_share_private(group))
-        ske = ServerKeyExchangeECDHE(group, self.key_share.public_bytes(), scheme, b"")
-        signed = hs.client_random + hs.server_random + ske.params_bytes()
-        ske.signature = io.sign(scheme, self.credential.private_key, signed)
+        public = self.key_share.public_bytes()
+        # ServerECDHParams: named_curve, the group, the point (RFC 8422 §5.4); signed after
+        # both randoms.
+        params = _ECDH_PARAMS_HEAD.pack(_NAMED_CURVE, group, len(public)) + public
+        signature = io.sign(scheme, self.credential.private_key,
+                            hs.client_random + hs.server_random + params)
         hs.signature_scheme = scheme
         hs.group = group
-        hs.transcript.add(io.send_message(ske))
+        if io.reshaping or len(signature) > 0xFFFF:
+            ske: object = ServerKeyExchangeECDHE(group, public, scheme, signature)
+        else:  # the bytes ske.to_bytes() makes, framed directly
+            ske = Encoded(frame_handshake(HT.SERVER_KEY_EXCHANGE, b"".join(
+                (params, U16_PAIR.pack(scheme, len(signature)), signature))))
+        return io.send_message(ske)
 
-    def send_certificate_request(self) -> None:
+    def send_certificate_request(self) -> bytes:
         cfg = self.config
         cas = list(cfg.client_trust.subjects) if cfg.client_trust is not None else []
         cr = CertificateRequest12(_CERT_TYPES, [int(s) for s in cfg.signature_schemes], cas)
-        self.hs.transcript.add(self.io.send_message(cr))
         self.cert_requested = True
+        return self.io.send_message(cr)
 
     # --- client Certificate (RFC 5246 §7.4.6) ---------------------------------------------
     def read_client_certificate(self) -> Step:
@@ -402,7 +429,9 @@ class Server12:
         io.send_ccs()
         io.install_12("write", suite, self.server_key, self.server_iv)
         verify_data = prf.finished(b"server finished", hs.transcript.digest())
-        hs.transcript.add(io.send_message(Finished(verify_data)))
+        # The handshake's last message: nothing hashes the transcript after it (a TLS 1.2
+        # connection has no post-handshake messages that do), so it is not added.
+        io.send_message(Finished(verify_data))
         if io.tracing:
             io.trace("finished", sender="server", verify_data=verify_data)
 
