@@ -286,10 +286,10 @@ class Connection:
                 self._on_handshake_data(payload)
             elif ctype == _ALERT:
                 self._on_alert(payload)
+                if self._peer_closed:  # nothing after close_notify is read (RFC 8446 §6.1)
+                    return
             elif ctype == _CCS:
                 self._on_ccs(payload)
-            if self._peer_closed:  # nothing after close_notify is read (RFC 8446 §6.1)
-                return
 
     def _deliver_application_data(self, contents: list[bytes]) -> None:
         # ApplicationData(content) for each, built the way its frozen dataclass __init__ does

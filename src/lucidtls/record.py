@@ -130,7 +130,13 @@ class RecordLayer:
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         if type(data) is not bytes:
             data = bytes(data)  # the caller could still change it
-        buf, pos = self._in, self._in_pos
+        buf = self._in
+        if not buf:
+            # Everything fed so far was read, and let go (_in_pos is 0 and _next None when _in
+            # is empty): read the records straight out of *data*.
+            self._in = data
+            return
+        pos = self._in_pos
         rest = len(buf) - pos
         if not rest and self._next is None:
             # Everything fed so far was consumed: read the records straight out of *data*.
@@ -166,31 +172,32 @@ class RecordLayer:
         """The next complete record, unprotected, or None if more bytes are needed."""
         buf = self._in
         pos = self._in_pos
-        if len(buf) - pos < 5:
+        n = len(buf)
+        if n - pos < 5:
             nxt = self._next
             if nxt is None:
-                if pos and pos == len(buf):
+                if pos == n:
                     self._in, self._in_pos = b"", 0  # all read: let the fed bytes go
                 return None
             # The straddling record was read (feed made _in exactly that record): go on with
             # the rest of the fed bytes.
-            assert pos == len(buf)
+            assert pos == n
             buf, pos = self._in, self._in_pos = nxt, self._next_pos
             self._next = None
-            if len(buf) - pos < 5:
+            n = len(buf)
+            if n - pos < 5:
                 return None
         type_and_major, length = _TYPE_MAJOR_LENGTH_AT(buf, pos)
         if type_and_major not in _KNOWN_TYPES_MAJOR_3:
             self._refuse_header(buf, pos)
         content_type = type_and_major >> 8
         read13 = self._read13
-        limit = self._read_limit
-        if length > limit:
-            raise RecordError(f"record of {length} bytes exceeds the limit of {limit}",
-                              AlertDescription.record_overflow)
+        if length > self._read_limit:
+            raise RecordError(f"record of {length} bytes exceeds the limit of "
+                              f"{self._read_limit}", AlertDescription.record_overflow)
         start = pos + 5
         end = start + length
-        if len(buf) < end:
+        if n < end:
             return None
         self._in_pos = end
 
@@ -362,7 +369,10 @@ class HandshakeReader:
             data = fragment
         else:
             data = bytes(fragment)
-        n, pos, limit, append = len(data), 0, self.max_message, self.ready.append
+        n = len(data)
+        pos = 0
+        limit = self.max_message
+        append = self.ready.append
         while n - pos >= 4:
             (header,) = _U32_AT(data, pos)  # msg_type(1) length(3)
             length = header & 0xFFFFFF
