@@ -523,7 +523,7 @@ class Connection:
         return raw
 
     def send_ccs(self) -> None:
-        self._record.write(_CCS, b"\x01")
+        self._record.write_ccs()
         if self.tracing:
             self.trace("message", direction="sent", msg_type=CHANGE_CIPHER_SPEC, raw=b"\x01",
                        protected=False)

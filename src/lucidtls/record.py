@@ -34,6 +34,8 @@ _HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
 _HEADER_AT, _PACK_HEADER = _HEADER.unpack_from, _HEADER.pack
 _TYPE_MAJOR_LENGTH_AT = struct.Struct(">HxH").unpack_from  # type and major version, length
 _KNOWN_TYPES_MAJOR_3 = frozenset(t << 8 | 3 for t in _KNOWN_TYPES)  # a known type, TLS 3.x
+# The ChangeCipherSpec record as it is always sent: unprotected, version 0x0303, the byte 1.
+_CCS_RECORD = _PACK_HEADER(_CCS, _TLS12, 1) + b"\x01"
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
 # How a plain HTTP request or response starts: named in the error, which is otherwise cryptic.
 _HTTP_STARTS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
@@ -304,6 +306,16 @@ class RecordLayer:
         else:
             version = 0x0300 | (self.plaintext_version & 0xFF)
             self._out += (_PACK_HEADER(content_type, version, len(fragment)), bytes(fragment))
+
+    def write_ccs(self) -> None:
+        """Queue a ChangeCipherSpec record (the byte 1), after the queued handshake messages."""
+        if self.handshake_out:
+            self.flush_handshake()
+        if self._write12 is None and self.plaintext_version == _TLS12:
+            # Unprotected: before the TLS 1.2 write keys, or TLS 1.3's, where CCS never is.
+            self._out.append(_CCS_RECORD)
+        else:
+            self._write_one(_CCS, b"\x01")
 
     def flush_handshake(self) -> None:
         """Write the queued handshake messages now (as one record, fragmented at the limit)."""
