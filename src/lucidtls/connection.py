@@ -16,7 +16,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import Any
 
 from lucidtls.config import ClientConfig, ServerConfig, require_config
 from lucidtls.crypto import keyschedule as ks
@@ -149,7 +149,6 @@ class Connection:
         self._peer_closed = False
         self._we_closed = False
         self._first_hello_seen = self.is_client
-        self._keylog: IO[str] | None = None
         # Looked up once per connection (SSLKEYLOGFILE is in os.environ), not per secret.
         self._keylog_path = config.keylog_path()
         self.info: ConnectionInfo | None = None
@@ -566,10 +565,10 @@ class Connection:
             return
         hs = self._handshake
         client_random = hs.client_random if hs is not None else b""
-        if self._keylog is None:
-            self._keylog = open(path, "a", encoding="ascii")  # noqa: SIM115
-        self._keylog.write(f"{label} {client_random.hex()} {secret.hex()}\n")
-        self._keylog.flush()
+        # Opened per line (a debugging aid, a few lines per connection): no file is left open
+        # for the connection's lifetime, and the connection needs no finaliser to close one.
+        with open(path, "a", encoding="ascii") as keylog:
+            keylog.write(f"{label} {client_random.hex()} {secret.hex()}\n")
 
     @property
     def trace_log(self) -> list[TraceEvent] | None:
@@ -597,7 +596,8 @@ class Connection:
         its handshake object (post-handshake messages need it); a strong reference back would
         make a cycle, and a finished connection would wait for the cyclic garbage collector
         instead of being freed when its last reference goes."""
-        return cast("HandshakeIO", weakref.proxy(self))
+        io: HandshakeIO = weakref.proxy(self)  # (annotated, not cast(): no call at run time)
+        return io
 
     def _start(self, handshake: ClientHandshake | ServerHandshake) -> None:
         self._handshake = handshake
@@ -626,11 +626,6 @@ class Connection:
             self._send_alert(exc.alert, AlertLevel.FATAL)
         except Exception:  # noqa: BLE001, S110 - the alert is best effort; the error matters
             pass
-
-    def __del__(self) -> None:
-        keylog = getattr(self, "_keylog", None)  # absent if __init__ raised early
-        if keylog is not None:
-            keylog.close()
 
 
 class ClientConnection(Connection):
