@@ -75,7 +75,6 @@ _HANDSHAKE = int(ContentType.HANDSHAKE)
 _APPDATA = int(ContentType.APPLICATION_DATA)
 _ALERT = int(ContentType.ALERT)
 _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
-_CLIENT_HELLO = int(HandshakeType.CLIENT_HELLO)
 _TLS12 = int(ProtocolVersion.TLS1_2)
 _TLS13 = int(ProtocolVersion.TLS1_3)
 _SEQUENCE_SPACE = 1 << 64  # record sequence numbers stop below this (aead refuses to wrap)
@@ -148,7 +147,6 @@ class Connection:
         self._error: TLSError | None = None
         self._peer_closed = False
         self._we_closed = False
-        self._first_hello_seen = self.is_client
         # Looked up once per connection (SSLKEYLOGFILE is in os.environ), not per secret.
         self._keylog_path = config.keylog_path()
         self.info: ConnectionInfo | None = None
@@ -315,8 +313,6 @@ class Connection:
             # A procedure is running exactly when it waits for a message (_waiting).
             waiting = self._waiting
             if waiting is not None and msg_type in waiting.types:
-                if msg_type == _CLIENT_HELLO:
-                    self._first_hello_seen = True
                 self._advance(msg)
             elif waiting is not None and self._result is None:
                 self._unexpected_handshake_message(msg, waiting)
@@ -379,7 +375,7 @@ class Connection:
         # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is
         # dropped (middlebox compatibility); anything else is an unexpected record.
         if version != _TLS12 and self._result is None and \
-                self._first_hello_seen and payload == b"\x01":
+                self._first_hello_seen() and payload == b"\x01":
             if self.tracing:
                 self.trace("ccs_ignored")
             return
@@ -612,6 +608,9 @@ class Connection:
         if self._we_closed:
             raise StateError("the connection was closed")
 
+    def _first_hello_seen(self) -> bool:
+        return True  # (a client: it sends the first ClientHello; ServerConnection overrides)
+
     def _send_alert(self, description: AlertDescription, level: AlertLevel) -> None:
         self._record.write(_ALERT, Alert(int(level), int(description)).encode())
         self.trace("alert", direction="sent", level=int(level), description=int(description))
@@ -666,6 +665,11 @@ class ServerConnection(Connection):
         require_config(config, ServerConfig, "a ServerConnection")
         super().__init__(config, hooks=hooks, observer=observer)
         self._start(ServerHandshake(self._as_io(), config))
+
+    def _first_hello_seen(self) -> bool:
+        # The procedure keeps the ClientHello it read (and is failed if it could not read one).
+        hs = self._handshake
+        return isinstance(hs, ServerHandshake) and hs.client_hello is not None
 
     def request_client_certificate(self, required: bool = True) -> None:
         """TLS 1.3 post-handshake client authentication (RFC 8446 §4.6.2): send a
