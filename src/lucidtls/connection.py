@@ -78,6 +78,7 @@ _CCS = int(ContentType.CHANGE_CIPHER_SPEC)
 _TLS12 = int(ProtocolVersion.TLS1_2)
 _TLS13 = int(ProtocolVersion.TLS1_3)
 _SEQUENCE_SPACE = 1 << 64  # record sequence numbers stop below this (aead refuses to wrap)
+_CCS_MESSAGE = Message(CHANGE_CIPHER_SPEC, b"\x01", b"")  # a TLS 1.2 CCS, as procedures get it
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,21 +348,21 @@ class Connection:
 
     def _handshake_done(self, result: HandshakeResult) -> None:
         self._result = result
-        self.info = result.info
+        info = self.info = result.info
         # Records sent under one key before send() rekeys (RFC 8446 §5.5); TLS 1.2 has no
         # KeyUpdate, and its sequence numbers end before this limit.
         self._write_limit = confidentiality_limit(result.suite) \
-            if result.info.version == _TLS13 else _SEQUENCE_SPACE
+            if info.version == _TLS13 else _SEQUENCE_SPACE
         if self.tracing:
-            self.trace("handshake_complete", info=result.info)
+            self.trace("handshake_complete", info=info)
         event = _new_object(HandshakeComplete)  # HandshakeComplete(info), without its frame
-        _set_attribute(event, "info", result.info)
+        _set_attribute(event, "info", info)
         self._events.append(event)
 
     def _on_ccs(self, payload: bytes) -> None:
         version = self._record.version
-        if version == _TLS12 and self._waiting is not None and \
-                CHANGE_CIPHER_SPEC in self._waiting.types:
+        if version == _TLS12 and (waiting := self._waiting) is not None and \
+                CHANGE_CIPHER_SPEC in waiting.types:
             if payload != b"\x01":
                 raise DecodeError("ChangeCipherSpec must be the single byte 1")
             if not self._hs_reader.empty:
@@ -370,7 +371,7 @@ class Connection:
             if self.tracing:
                 self.trace("message", direction="received", msg_type=CHANGE_CIPHER_SPEC,
                            raw=payload, protected=self._record.read_protected)
-            self._advance(_new_tuple(Message, (CHANGE_CIPHER_SPEC, payload, b"")))
+            self._advance(_CCS_MESSAGE)
             return
         # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is
         # dropped (middlebox compatibility); anything else is an unexpected record.

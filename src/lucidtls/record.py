@@ -305,7 +305,7 @@ class RecordLayer:
             self._out.append(self._write12.seal(content_type, fragment))
         else:
             version = 0x0300 | (self.plaintext_version & 0xFF)
-            self._out += (_PACK_HEADER(content_type, version, len(fragment)), bytes(fragment))
+            self._out.append(_PACK_HEADER(content_type, version, len(fragment)) + fragment)
 
     def write_ccs(self) -> None:
         """Queue a ChangeCipherSpec record (the byte 1), after the queued handshake messages."""
