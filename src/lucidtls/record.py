@@ -382,8 +382,14 @@ class HandshakeReader:
         else:
             data = bytes(fragment)
         n = len(data)
-        pos = 0
         limit = self.max_message
+        if n >= 4:
+            (header,) = _U32_AT(data, 0)  # msg_type(1) length(3)
+            if n - 4 == (header & 0xFFFFFF) and n - 4 <= limit:
+                # The usual record: exactly one whole message (the loop below gives the same).
+                self.ready.append((header >> 24, data[4:], data))
+                return
+        pos = 0
         append = self.ready.append
         while n - pos >= 4:
             (header,) = _U32_AT(data, pos)  # msg_type(1) length(3)

@@ -51,3 +51,20 @@ def test_oversized_message_is_a_decode_error() -> None:
     reader = HandshakeReader(max_message=100)
     with pytest.raises(DecodeError, match="exceeds the limit 100"):
         reader.feed(_msg(11, b"x" * 101)[:10])
+
+
+@pytest.mark.parametrize("message", MESSAGES)
+def test_a_record_of_one_whole_message(message: bytes) -> None:
+    # The usual record takes a shortcut past the loop: the same message, not copied.
+    reader = HandshakeReader()
+    reader.feed(message)
+    raw = reader.ready[0][2]
+    assert _drain(reader) == [message] and raw is message and reader.empty
+
+
+def test_one_whole_message_over_the_limit_is_a_decode_error() -> None:
+    reader = HandshakeReader(max_message=100)
+    reader.feed(_msg(11, b"x" * 100))
+    assert len(_drain(reader)) == 1
+    with pytest.raises(DecodeError, match="handshake message of 101 bytes exceeds the limit 100"):
+        reader.feed(_msg(11, b"x" * 101))
