@@ -133,7 +133,10 @@ class Connection:
     def __init__(self, config: ClientConfig | ServerConfig, *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
         self.config = config
-        self._hooks = hooks or _NO_HOOKS
+        self._hooks = hooks = hooks or _NO_HOOKS
+        # Whether a hook may change outgoing messages (else what is sent is what was built): a
+        # plain attribute, read by procedures at each pre-encoded message; hooks are read here.
+        self.reshaping = hooks.shape is not None
         self._observer = observer
         self._record = RecordLayer()
         self._hs_reader = HandshakeReader()
@@ -497,17 +500,12 @@ class Connection:
     def send_message(self, msg: Any) -> bytes:
         """Encode and queue one handshake message; returns the bytes that went out."""
         # Queued in the record layer, which writes a flight as one record per key epoch.
-        raw = msg.to_bytes() if self._hooks.shape is None else self._encode(msg)
+        raw = self._encode(msg) if self.reshaping else msg.to_bytes()
         self._record.handshake_out += raw
         if self.tracing and raw:  # a test hook may drop the message by shaping it to b""
             self.trace("message", direction="sent", msg_type=raw[0], raw=raw,
                        protected=self._record.write_protected)
         return raw
-
-    @property
-    def reshaping(self) -> bool:
-        """Whether a hook may change outgoing messages (else what is sent is what was built)."""
-        return self._hooks.shape is not None
 
     def _encode(self, msg: Any) -> bytes:
         shape = self._hooks.shape
