@@ -137,6 +137,11 @@ class Connection:
         # Whether a hook may change outgoing messages (else what is sent is what was built): a
         # plain attribute, read by procedures at each pre-encoded message; hooks are read here.
         self.reshaping = hooks.shape is not None
+        # Randomness, fixed key shares and signatures as procedures call them (HandshakeIO):
+        # the hooks' or the real ones, chosen here, so that a call goes straight to them.
+        self.random: Callable[[int], bytes] = hooks.random or os.urandom
+        self.key_share_private: Callable[[int], bytes | None] = hooks.key_share_private.get
+        self.sign: Callable[[int, Any, bytes], bytes] = hooks.sign or signatures.sign
         self._observer = observer
         self._record = RecordLayer()
         self._hs_reader = HandshakeReader()
@@ -285,12 +290,12 @@ class Connection:
                 continue
             if ctype == _HANDSHAKE:
                 self._on_handshake_data(payload)
+            elif ctype == _CCS:
+                self._on_ccs(payload)
             elif ctype == _ALERT:
                 self._on_alert(payload)
                 if self._peer_closed:  # nothing after close_notify is read (RFC 8446 §6.1)
                     return
-            elif ctype == _CCS:
-                self._on_ccs(payload)
 
     def _deliver_application_data(self, contents: list[bytes]) -> None:
         # ApplicationData(content) for each, built the way its frozen dataclass __init__ does
@@ -484,19 +489,6 @@ class Connection:
         self.trace("keys", direction="write", label="application traffic (updated)")
 
     # --- HandshakeIO: what procedures call ------------------------------------------------
-    def random(self, n: int) -> bytes:
-        hook = self._hooks.random
-        return hook(n) if hook is not None else os.urandom(n)
-
-    def key_share_private(self, group: int) -> bytes | None:
-        return self._hooks.key_share_private.get(group)
-
-    def sign(self, scheme: int, private_key: Any, content: bytes) -> bytes:
-        hook = self._hooks.sign
-        if hook is not None:
-            return hook(scheme, private_key, content)
-        return signatures.sign(scheme, private_key, content)
-
     def send_message(self, msg: Any) -> bytes:
         """Encode and queue one handshake message; returns the bytes that went out."""
         # Queued in the record layer, which writes a flight as one record per key epoch.
