@@ -129,6 +129,10 @@ class Connection:
     """Common machinery of ``ClientConnection`` and ``ServerConnection``."""
 
     is_client: bool
+    # Set by _start, which the constructor of each side calls.
+    _handshake: ClientHandshake | ServerHandshake | None
+    _proc: Procedure | None
+    _waiting: Expect | None  # what the running procedure waits for; None once it returned
 
     def __init__(self, config: ClientConfig | ServerConfig, *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
@@ -146,12 +150,9 @@ class Connection:
         self._record = RecordLayer()
         self._hs_reader = HandshakeReader()
         self._events: deque[Event] = deque()
-        self._proc: Procedure | None = None
         # What runs when the current procedure returns; None: _handshake_done. (Not the bound
         # method itself: the connection would then hold a reference cycle to itself.)
         self._on_done: Callable[[HandshakeResult], None] | None = None
-        self._waiting: Expect | None = None
-        self._handshake: ClientHandshake | ServerHandshake | None = None
         self._result: HandshakeResult | None = None
         self._error: TLSError | None = None
         self._peer_closed = False
@@ -346,13 +347,10 @@ class Connection:
         assert proc is not None
         try:
             self._waiting = proc.send(msg)  # type: ignore[arg-type]  # send(None) is next()
-        except StopIteration as stop:
-            self._procedure_returned(stop.value)
-
-    def _procedure_returned(self, result: HandshakeResult) -> None:
-        self._proc, self._waiting = None, None
-        on_done, self._on_done = self._on_done, None
-        (on_done or self._handshake_done)(result)
+        except StopIteration as stop:  # the procedure returned its result
+            self._proc = self._waiting = None
+            on_done, self._on_done = self._on_done, None
+            (on_done or self._handshake_done)(stop.value)
 
     def _handshake_done(self, result: HandshakeResult) -> None:
         self._result = result
