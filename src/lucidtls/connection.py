@@ -133,6 +133,12 @@ class Connection:
     _handshake: ClientHandshake | ServerHandshake | None
     _proc: Procedure | None
     _waiting: Expect | None  # what the running procedure waits for; None once it returned
+    # Read at most once or twice per connection: defaults kept by the class, not set per object.
+    info: ConnectionInfo | None = None
+    # What runs when the current procedure returns; None: _handshake_done. (Not the bound
+    # method itself: the connection would then hold a reference cycle to itself.)
+    _on_done: Callable[[HandshakeResult], None] | None = None
+    _trace_log: list[TraceEvent] | None = None
 
     def __init__(self, config: ClientConfig | ServerConfig, *, hooks: Hooks | None = None,
                  observer: Callable[[TraceEvent], None] | None = None) -> None:
@@ -150,17 +156,12 @@ class Connection:
         self._record = RecordLayer()
         self._hs_reader = HandshakeReader()
         self._events: deque[Event] = deque()
-        # What runs when the current procedure returns; None: _handshake_done. (Not the bound
-        # method itself: the connection would then hold a reference cycle to itself.)
-        self._on_done: Callable[[HandshakeResult], None] | None = None
         self._result: HandshakeResult | None = None
         self._error: TLSError | None = None
         self._peer_closed = False
         self._we_closed = False
         # Looked up once per connection (SSLKEYLOGFILE is in os.environ), not per secret.
         self._keylog_path = config.keylog_path()
-        self.info: ConnectionInfo | None = None
-        self._trace_log: list[TraceEvent] | None = None
         # Whether anybody observes trace events: guards call sites whose arguments cost. A
         # plain attribute (read a dozen times per handshake), kept in step by trace_log's setter.
         self.tracing = observer is not None

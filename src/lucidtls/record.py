@@ -64,6 +64,12 @@ class Protection12(Protocol):
 class RecordLayer:
     """Framing and protection for both directions of one connection."""
 
+    # Read a few times per connection at most: defaults kept by the class, not set per object.
+    version: int | None = None  # negotiated version; None until the hellos agree
+    # The version field we write in plaintext records (RFC 8446 §5.1: 0x0301 for the first
+    # ClientHello is allowed for compatibility; 0x0303 everywhere else).
+    plaintext_version = _TLS12
+
     def __init__(self) -> None:
         # Incoming bytes; records before _in_pos are consumed (dropped at the next feed). When a
         # feed completes a partial record, _in holds just that record and the rest of the fed
@@ -78,16 +84,12 @@ class RecordLayer:
         # the limit) before any other record, before the write keys change, and when the output
         # is taken, so a flight makes one record per key epoch, as OpenSSL's does.
         self.handshake_out = bytearray()
-        self.version: int | None = None  # negotiated version; None until the hellos agree
         self._read13: Protection13 | None = None
         self._write13: Protection13 | None = None
         self._read12: Protection12 | None = None
         # The longest record body accepted under the read protection (set with it).
         self._read_limit = MAX_PLAINTEXT
         self._write12: Protection12 | None = None
-        # The version field we write in plaintext records (RFC 8446 §5.1: 0x0301 for the first
-        # ClientHello is allowed for compatibility; 0x0303 everywhere else).
-        self.plaintext_version = _TLS12
         self.pad_to = 0  # TLS 1.3 padding policy: pad inner plaintexts to a multiple (0 = none)
         # A peer that failed before installing its own write keys (e.g. a client rejecting our
         # certificate, with middlebox compatibility) sends its alert in the clear: accept
