@@ -51,7 +51,6 @@ from lucidtls.handshake.common import (
     HandshakeIO,
     HandshakeResult,
     Message,
-    Procedure,
 )
 from lucidtls.handshake.server import ServerHandshake
 from lucidtls.info import ConnectionInfo
@@ -118,6 +117,10 @@ def _data_across_key_change() -> ProtocolError:
     return alert_error(A.unexpected_message, "handshake data left over across a key change")
 
 
+def _no_procedure(msg: Message) -> Expect:
+    raise AssertionError("no handshake procedure is running")  # (never called: see _waiting)
+
+
 def _require_bytes(data: object, method: str) -> None:
     # None or a str here would otherwise mean end of file, or fail deep in the record layer.
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -131,7 +134,8 @@ class Connection:
     is_client: bool
     # Set by _start, which the constructor of each side calls.
     _handshake: ClientHandshake | ServerHandshake | None
-    _proc: Procedure | None
+    # The running procedure's generator send (resumes it), _no_procedure once none runs.
+    _resume: Callable[[Message], Expect]
     _waiting: Expect | None  # what the running procedure waits for; None once it returned
     # Read at most once or twice per connection: defaults kept by the class, not set per object.
     info: ConnectionInfo | None = None
@@ -344,12 +348,10 @@ class Connection:
 
     def _advance(self, msg: Message | None) -> None:
         """Resume the procedure with *msg* (None starts it) until it waits or returns."""
-        proc = self._proc
-        assert proc is not None
         try:
-            self._waiting = proc.send(msg)  # type: ignore[arg-type]  # send(None) is next()
+            self._waiting = self._resume(msg)  # type: ignore[arg-type]  # send(None) is next()
         except StopIteration as stop:  # the procedure returned its result
-            self._proc = self._waiting = None
+            self._resume, self._waiting = _no_procedure, None
             on_done, self._on_done = self._on_done, None
             (on_done or self._handshake_done)(stop.value)
 
@@ -587,7 +589,7 @@ class Connection:
 
     def _start(self, handshake: ClientHandshake | ServerHandshake) -> None:
         self._handshake = handshake
-        self._proc = handshake.run()
+        self._resume = handshake.run().send
         self._advance(None)
 
     def _check_can_send(self) -> None:
@@ -669,7 +671,7 @@ class ServerConnection(Connection):
         assert isinstance(hs, ServerHandshake) and result is not None
         if result.info.version != _TLS13:
             raise StateError("post-handshake authentication exists only in TLS 1.3")
-        if self._proc is not None:
+        if self._waiting is not None:  # (a procedure runs exactly while it waits)
             raise StateError("a post-handshake authentication is already in progress")
         if hs.client_hello is None or not hs.client_hello.has_ext(
                 ExtensionType.post_handshake_auth):
@@ -689,5 +691,5 @@ class ServerConnection(Connection):
             self._events.append(PostHandshakeAuth(extras["client_auth"], subject))
 
         self._on_done = done
-        self._proc = hs.post_handshake_auth(lambda: result.read_secret, required)
+        self._resume = hs.post_handshake_auth(lambda: result.read_secret, required).send
         self._advance(None)
