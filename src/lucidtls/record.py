@@ -34,6 +34,7 @@ _HEADER = struct.Struct(">BHH")  # type, legacy_record_version, length
 _HEADER_AT, _PACK_HEADER = _HEADER.unpack_from, _HEADER.pack
 _TYPE_MAJOR_LENGTH_AT = struct.Struct(">HxH").unpack_from  # type and major version, length
 _KNOWN_TYPES_MAJOR_3 = frozenset(t << 8 | 3 for t in _KNOWN_TYPES)  # a known type, TLS 3.x
+_PROTECTED_TYPES = _KNOWN_TYPES - {_CCS}  # what a TLS 1.3 record may hold (RFC 8446 §5)
 # The ChangeCipherSpec record as it is always sent: unprotected, version 0x0303, the byte 1.
 _CCS_RECORD = _PACK_HEADER(_CCS, _TLS12, 1) + b"\x01"
 _TYPE_BYTE = [bytes((t,)) for t in range(256)]
@@ -351,7 +352,7 @@ def _inner_plaintext(inner: bytes) -> tuple[int, bytes]:
     if i > MAX_PLAINTEXT:
         raise RecordError(f"decrypted record of {i} bytes exceeds 2^14",
                           AlertDescription.record_overflow)
-    if content_type not in _KNOWN_TYPES or content_type == _CCS:
+    if content_type not in _PROTECTED_TYPES:
         raise UnexpectedMessage(f"protected record of inner type {content_type}")
     payload = inner[:i]
     if not payload and content_type != _APPDATA:
