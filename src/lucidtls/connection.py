@@ -151,10 +151,9 @@ class Connection:
         # Whether a hook may change outgoing messages (else what is sent is what was built): a
         # plain attribute, read by procedures at each pre-encoded message; hooks are read here.
         self.reshaping = hooks.shape is not None
-        # Randomness, fixed key shares and signatures as procedures call them (HandshakeIO):
+        # Randomness and signatures as procedures call them (HandshakeIO):
         # the hooks' or the real ones, chosen here, so that a call goes straight to them.
         self.random: Callable[[int], bytes] = hooks.random or os.urandom
-        self.key_share_private: Callable[[int], bytes | None] = hooks.key_share_private.get
         self.sign: Callable[[int, Any, bytes], bytes] = hooks.sign or signatures.sign
         self._observer = observer
         self._record = RecordLayer()
@@ -490,6 +489,9 @@ class Connection:
         self.trace("keys", direction="write", label="application traffic (updated)")
 
     # --- HandshakeIO: what procedures call ------------------------------------------------
+    def key_share_private(self, group: int) -> bytes | None:
+        return self._hooks.key_share_private.get(group)
+
     def send_message(self, msg: Any) -> bytes:
         """Encode and queue one handshake message; returns the bytes that went out."""
         # Queued in the record layer, which writes a flight as one record per key epoch.
