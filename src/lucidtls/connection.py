@@ -90,7 +90,10 @@ class TraceEvent:
 
 @dataclass
 class Hooks:
-    """Test and research hooks: fix randomness and keys, reshape outgoing messages."""
+    """Test and research hooks: fix randomness and keys, reshape outgoing messages.
+
+    A connection reads ``random``, ``sign`` and whether ``shape`` is set when it is made:
+    set them before creating the connection (the hooks object may be shared by many)."""
 
     random: Callable[[int], bytes] | None = None
     key_share_private: dict[int, bytes] = field(default_factory=dict)
