@@ -404,7 +404,7 @@ class ClientHandshake:
             io.trace("finished", sender="client", verify_data=verify_data)
         io.install_13("write", suite, client_app, "CLIENT_TRAFFIC_SECRET_0")
         io.log_secret("EXPORTER_SECRET", exporter)
-        self._resumption = (master, self.transcript.digest())
+        self._resumption = (master, self.transcript)  # complete: only forks grow
 
         info = ConnectionInfo(
             version=TLS13, cipher_suite=int(suite.id), group=self.group,
@@ -419,9 +419,10 @@ class ClientHandshake:
     @property
     def resumption_master_secret(self) -> bytes:
         """RFC 8446 §7.1 "res master" over ClientHello..client Finished. Only session tickets
-        need it, so it is derived when read, from the transcript hash kept at that point."""
-        master, transcript_hash = self._resumption
-        return master.resumption_master_secret(transcript_hash)
+        need it, so it is derived when read, from the handshake's transcript (which nothing
+        extends after the Finished: post-handshake authentication works on forks of it)."""
+        master, transcript = self._resumption
+        return master.resumption_master_secret(transcript.digest())
 
     # --- post-handshake authentication (RFC 8446 §4.6.2) -----------------------------------
     def answer_post_handshake_auth(self, msg: Message, client_app_secret: bytes) -> bool:

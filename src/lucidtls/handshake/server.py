@@ -453,15 +453,16 @@ class ServerHandshake:
         self.transcript.add(msg.raw)
         if self.io.tracing:
             self.io.trace("finished", sender="client", verify_data=fin.verify_data)
-        self._resumption = (self.master, self.transcript.digest())
+        self._resumption = (self.master, self.transcript)  # complete: only forks grow
         return None
 
     @property
     def resumption_master_secret(self) -> bytes:
         """RFC 8446 §7.1 "res master" over ClientHello..client Finished. Only session tickets
-        need it, so it is derived when read, from the transcript hash kept at that point."""
-        master, transcript_hash = self._resumption
-        return master.resumption_master_secret(transcript_hash)
+        need it, so it is derived when read, from the handshake's transcript (which nothing
+        extends after the Finished: post-handshake authentication works on forks of it)."""
+        master, transcript = self._resumption
+        return master.resumption_master_secret(transcript.digest())
 
     def result(self, server_app: bytes, client_app: bytes, exporter: bytes) -> HandshakeResult:
         suite = self.suite_
