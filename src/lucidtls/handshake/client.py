@@ -196,8 +196,9 @@ class ClientHandshake:
             if not (sv.version in offered and sv.version == TLS13):
                 raise alert_error(A.illegal_parameter, f"server selected version "
                                   f"0x{sv.version:04x}, which we did not offer")
-            require(sh.legacy_version == TLS12, A.illegal_parameter,
-                    "TLS 1.3 ServerHello.legacy_version must be 0x0303")
+            if sh.legacy_version != TLS12:
+                raise alert_error(A.illegal_parameter,
+                                  "TLS 1.3 ServerHello.legacy_version must be 0x0303")
             return TLS13
         if sh.legacy_version not in offered:
             raise alert_error(A.protocol_version,
@@ -257,30 +258,32 @@ class ClientHandshake:
         self.transcript.add(raw)
 
     def check_common_hello_fields(self, sh: ServerHello) -> None:
-        require(sh.legacy_session_id_echo == self.session_id, A.illegal_parameter,
-                "ServerHello.legacy_session_id_echo differs from our session id")
+        if sh.legacy_session_id_echo != self.session_id:
+            raise alert_error(A.illegal_parameter,
+                              "ServerHello.legacy_session_id_echo differs from our session id")
         suite = SUITES.get(sh.cipher_suite)
         assert self.client_hello is not None
         if not (suite is not None and sh.cipher_suite in self.client_hello.cipher_suites
                 and suite.version == ProtocolVersion.TLS1_3):
             raise alert_error(A.illegal_parameter, f"server selected cipher suite "
                               f"0x{sh.cipher_suite:04x}, which we did not offer")
-        require(sh.legacy_compression_method == 0, A.illegal_parameter,
-                "ServerHello selected a compression method")
-        if self.suite is not None:
-            require(sh.cipher_suite == self.suite.id, A.illegal_parameter,
-                    "ServerHello cipher suite differs from the HelloRetryRequest's")
+        if sh.legacy_compression_method != 0:
+            raise alert_error(A.illegal_parameter, "ServerHello selected a compression method")
+        if self.suite is not None and sh.cipher_suite != self.suite.id:
+            raise alert_error(A.illegal_parameter,
+                              "ServerHello cipher suite differs from the HelloRetryRequest's")
 
     # --- ServerHello (RFC 8446 §4.1.3) ----------------------------------------------------
     def process_server_hello(self, sh: ServerHello) -> ks.HandshakeSecret:
         self.check_common_hello_fields(sh)
         check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "ServerHello", self.offered_exts)
-        require(sh.random[-8:] not in (b"DOWNGRD\x01", b"DOWNGRD\x00"), A.illegal_parameter,
-                "TLS 1.3 ServerHello carries a downgrade sentinel")
+        if sh.random[-8:] in (b"DOWNGRD\x01", b"DOWNGRD\x00"):
+            raise alert_error(A.illegal_parameter,
+                              "TLS 1.3 ServerHello carries a downgrade sentinel")
         suite = SUITES[sh.cipher_suite]
         entry = sh.view(X.KeyShareServerHello)
-        require(entry is not None, A.missing_extension, "ServerHello has no key_share")
-        assert entry is not None
+        if entry is None:
+            raise alert_error(A.missing_extension, "ServerHello has no key_share")
         group = entry.entry.group
         if group not in self.key_shares:
             raise alert_error(A.illegal_parameter, f"ServerHello key_share uses "
@@ -324,19 +327,22 @@ class ClientHandshake:
             cr: CertificateRequest13 = decode_repeated(CertificateRequest13, msg.body)
             check_extensions(cr.extensions, _CERT_REQUEST_EXTS | _unknown(cr.extensions),
                              "CertificateRequest")
-            require(cr.certificate_request_context == b"", A.illegal_parameter,
-                    "CertificateRequest during the handshake must have an empty context")
-            require(cr.has_ext(E.signature_algorithms), A.missing_extension,
-                    "CertificateRequest has no signature_algorithms")
+            if cr.certificate_request_context != b"":
+                raise alert_error(A.illegal_parameter, "CertificateRequest during the "
+                                  "handshake must have an empty context")
+            if not cr.has_ext(E.signature_algorithms):
+                raise alert_error(A.missing_extension,
+                                  "CertificateRequest has no signature_algorithms")
             self.cert_request = cr
             self.transcript.add(msg.raw)
             msg = yield expect(HT.CERTIFICATE)
         cert: Certificate13 = decode_repeated(Certificate13, msg.body)
-        require(cert.certificate_request_context == b"", A.illegal_parameter,
-                "server Certificate must have an empty certificate_request_context")
+        if cert.certificate_request_context != b"":
+            raise alert_error(A.illegal_parameter,
+                              "server Certificate must have an empty certificate_request_context")
         # RFC 8446 §4.4.2.4: an empty server Certificate is a decode_error.
-        require(len(cert.certificate_list) > 0, A.decode_error,
-                "server sent an empty Certificate message")
+        if not cert.certificate_list:
+            raise alert_error(A.decode_error, "server sent an empty Certificate message")
         self.peer_chain = parse_certificates([e.cert_data for e in cert.certificate_list])
         if self.io.tracing:
             self.io.trace("certificate", chain=self.peer_chain)
@@ -376,8 +382,8 @@ class ClientHandshake:
         if len(fin.verify_data) != len(expected):
             raise alert_error(A.decode_error, f"server Finished is {len(fin.verify_data)} "
                               f"bytes, not {len(expected)}")
-        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
-                "server Finished does not match the transcript")
+        if not ks.verify_finished(expected, fin.verify_data):
+            raise alert_error(A.decrypt_error, "server Finished does not match the transcript")
         self.transcript.add(msg.raw)
         if self.io.tracing:
             self.io.trace("finished", sender="server", verify_data=fin.verify_data)

@@ -117,8 +117,7 @@ class ServerHandshake:
         if self.config.verify_client != "none":
             yield from self.read_client_certificate()
         yield from self.read_client_finished()
-        self.io.install_13("read", self.suite_, client_app, "CLIENT_TRAFFIC_SECRET_0")
-        return self.result(server_app, client_app, exporter)
+        return self.finish(server_app, client_app, exporter)
 
     @property
     def suite_(self) -> Suite:
@@ -168,10 +167,12 @@ class ServerHandshake:
     def choose_parameters(self, ch: ClientHello) -> None:
         cfg = self.config
         # RFC 8446 §4.1.2: exactly the null compression method in TLS 1.3.
-        require(ch.legacy_compression_methods == b"\x00", A.illegal_parameter,
-                "TLS 1.3 ClientHello must offer only the null compression method")
-        require(ch.legacy_version == TLS12, A.protocol_version,
-                "ClientHello.legacy_version must be 0x0303 when offering TLS 1.3")
+        if ch.legacy_compression_methods != b"\x00":
+            raise alert_error(A.illegal_parameter,
+                              "TLS 1.3 ClientHello must offer only the null compression method")
+        if ch.legacy_version != TLS12:
+            raise alert_error(A.protocol_version,
+                              "ClientHello.legacy_version must be 0x0303 when offering TLS 1.3")
         suite = negotiate.choose_suite(ch.cipher_suites, cfg.cipher_suites, TLS13)
         if suite is None:
             raise alert_error(A.handshake_failure, "no TLS 1.3 cipher suite in common (client "
@@ -181,9 +182,10 @@ class ServerHandshake:
         groups = self.view(X.SupportedGroups)
         shares_data = self.client_exts.get(E.key_share)
         shares = None if shares_data is None else X.KeyShareClientHello.decode(shares_data)
-        require(groups is not None, A.missing_extension, "ClientHello has no supported_groups")
-        require(shares is not None, A.missing_extension, "ClientHello has no key_share")
-        assert groups is not None and shares is not None
+        if groups is None:
+            raise alert_error(A.missing_extension, "ClientHello has no supported_groups")
+        if shares is None:
+            raise alert_error(A.missing_extension, "ClientHello has no key_share")
         self.client_shares = shares
         share_groups = [e.group for e in shares.entries]
         # RFC 8446 §4.2.8: each share must be for a group listed in supported_groups.
@@ -192,15 +194,14 @@ class ServerHandshake:
                 raise alert_error(A.illegal_parameter, f"key share for group 0x{g:04x} that "
                                   "supported_groups does not list")
         group, retry = negotiate.choose_group(groups.groups, share_groups, cfg.groups)
-        require(group is not None, A.handshake_failure,
-                "no key-exchange group in common")
-        assert group is not None
+        if group is None:
+            raise alert_error(A.handshake_failure, "no key-exchange group in common")
         self.group, self.needs_retry = group, retry
 
         sigalgs = self.view(X.SignatureAlgorithms)
-        require(sigalgs is not None, A.missing_extension,
-                "ClientHello has no signature_algorithms (RFC 8446 §4.2.3)")
-        assert sigalgs is not None
+        if sigalgs is None:
+            raise alert_error(A.missing_extension,
+                              "ClientHello has no signature_algorithms (RFC 8446 §4.2.3)")
         self.credential, self.signature_scheme = self.select_credential(ch, sigalgs.schemes)
         alpn = self.view(X.ALPN)
         self.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
@@ -213,9 +214,9 @@ class ServerHandshake:
             if chosen is not None:
                 credentials = [chosen]
         pick = negotiate.choose_credential(credentials, self.server_name, schemes, TLS13)
-        require(pick is not None, A.handshake_failure,
-                "no certificate whose key can sign with a scheme the client accepts")
-        assert pick is not None
+        if pick is None:
+            raise alert_error(A.handshake_failure,
+                              "no certificate whose key can sign with a scheme the client accepts")
         return pick
 
     def hello_info(self, ch: ClientHello) -> ClientHelloInfo:
@@ -269,8 +270,8 @@ class ServerHandshake:
 
     # --- ServerHello (RFC 8446 §4.1.3) ----------------------------------------------------
     def send_server_hello(self, ch: ClientHello) -> ks.HandshakeSecret:
-        suite, group, io = self.suite_, self.group, self.io
-        assert group is not None
+        suite, group, io = self.suite, self.group, self.io
+        assert suite is not None and group is not None
         shares = self.client_shares
         assert shares is not None
         client_share = next(e.key_exchange for e in shares.entries if e.group == group)
@@ -350,7 +351,8 @@ class ServerHandshake:
             certificate_verify_message(self.io, scheme, signature)))
 
     def send_finished(self, hs: ks.HandshakeSecret) -> tuple[bytes, bytes, bytes]:
-        suite, io = self.suite_, self.io
+        suite, io = self.suite, self.io
+        assert suite is not None
         verify_data = ks.finished_verify_data(suite.hash, self.server_hs_secret,
                                               self.transcript.digest())
         self.transcript.add(io.send_message(Finished(verify_data)))
@@ -369,8 +371,9 @@ class ServerHandshake:
                                 ) -> Step[None]:
         msg: Message = yield expect(HT.CERTIFICATE)
         cert: Certificate13 = decode_repeated(Certificate13, msg.body)
-        require(cert.certificate_request_context == context, A.illegal_parameter,
-                "client Certificate does not echo our certificate_request_context")
+        if cert.certificate_request_context != context:
+            raise alert_error(A.illegal_parameter,
+                              "client Certificate does not echo our certificate_request_context")
         self.transcript.add(msg.raw)
         if required is None:
             required = self.config.verify_client == "required"
@@ -442,14 +445,16 @@ class ServerHandshake:
     def read_client_finished(self) -> Step[None]:
         msg: Message = yield expect(HT.FINISHED)
         fin: Finished = decode(Finished, msg.body)
-        expected = ks.finished_verify_data(self.suite_.hash, self.client_hs_secret,
+        suite = self.suite
+        assert suite is not None
+        expected = ks.finished_verify_data(suite.hash, self.client_hs_secret,
                                            self.transcript.digest())
         # RFC 8446 §4.4.4: verify_data is Hash.length bytes; any other length is malformed.
         if len(fin.verify_data) != len(expected):
             raise alert_error(A.decode_error, f"client Finished is {len(fin.verify_data)} "
                               f"bytes, not {len(expected)}")
-        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
-                "client Finished does not match the transcript")
+        if not ks.verify_finished(expected, fin.verify_data):
+            raise alert_error(A.decrypt_error, "client Finished does not match the transcript")
         self.transcript.add(msg.raw)
         if self.io.tracing:
             self.io.trace("finished", sender="client", verify_data=fin.verify_data)
@@ -464,8 +469,11 @@ class ServerHandshake:
         master, transcript = self._resumption
         return master.resumption_master_secret(transcript.digest())
 
-    def result(self, server_app: bytes, client_app: bytes, exporter: bytes) -> HandshakeResult:
-        suite = self.suite_
+    def finish(self, server_app: bytes, client_app: bytes, exporter: bytes) -> HandshakeResult:
+        """Read with the client's application traffic keys; what was negotiated."""
+        suite = self.suite
+        assert suite is not None
+        self.io.install_13("read", suite, client_app, "CLIENT_TRAFFIC_SECRET_0")
         info = ConnectionInfo(
             version=TLS13, cipher_suite=int(suite.id), group=self.group,
             signature_scheme=self.signature_scheme, alpn_protocol=self.alpn,
