@@ -81,8 +81,9 @@ class ServerHandshake:
         self.server_name: str | None = None
         self.suite: Suite | None = None
         self.group: int | None = None
-        # The client's key_share, parsed once (from the second ClientHello after a retry).
-        self.client_shares: X.KeyShareClientHello | None = None
+        # The client's key shares by group, parsed once (from the second ClientHello after a
+        # retry).
+        self.client_shares: dict[int, bytes] | None = None
         self.alpn: str | None = None
         self.hello_retry = False
         self.credential: Credential | None = None
@@ -181,13 +182,13 @@ class ServerHandshake:
 
         groups = self.view(X.SupportedGroups)
         shares_data = self.client_exts.get(E.key_share)
-        shares = None if shares_data is None else X.KeyShareClientHello.decode(shares_data)
+        shares = None if shares_data is None else X.key_shares_by_group(shares_data)
         if groups is None:
             raise alert_error(A.missing_extension, "ClientHello has no supported_groups")
         if shares is None:
             raise alert_error(A.missing_extension, "ClientHello has no key_share")
         self.client_shares = shares
-        share_groups = [e.group for e in shares.entries]
+        share_groups = list(shares)
         # RFC 8446 §4.2.8: each share must be for a group listed in supported_groups.
         for g in share_groups:
             if g not in groups.groups:
@@ -259,10 +260,10 @@ class ServerHandshake:
         require(sv is not None and TLS13 in sv.versions, A.illegal_parameter,
                 "second ClientHello no longer offers TLS 1.3")
         shares = ch2.view(X.KeyShareClientHello)
-        require(shares is not None and len(shares.entries) == 1
-                and shares.entries[0].group == group, A.illegal_parameter,
-                "second ClientHello must carry exactly one key share, for the requested group")
-        self.client_shares = shares
+        if shares is None or len(shares.entries) != 1 or shares.entries[0].group != group:
+            raise alert_error(A.illegal_parameter, "second ClientHello must carry exactly one "
+                              "key share, for the requested group")
+        self.client_shares = {group: shares.entries[0].key_exchange}
         self.client_hello = ch2
         self.client_exts = dict(ch2.extensions)
         self.transcript.add(msg.raw)
@@ -274,7 +275,7 @@ class ServerHandshake:
         assert suite is not None and group is not None
         shares = self.client_shares
         assert shares is not None
-        client_share = next(e.key_exchange for e in shares.entries if e.group == group)
+        client_share = shares[group]
         server_share, shared_secret = server_key_share(
             group, client_share, private_bytes=io.key_share_private(group))
         self.server_random = io.random(32)
