@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -100,7 +101,7 @@ class ClientHandshake:
         self.client_hello: ClientHello | None = None
         self.client_random = b""
         self.session_id = b""
-        self.offered_exts: set[int] = set()
+        self.offered_exts: AbstractSet[int] = frozenset()
         self.sent_ccs = False
         self.hello_retry = False
         self.suite: Suite | None = None
@@ -165,12 +166,14 @@ class ClientHandshake:
             raw = io.send_message(ch)
             # A test may have reshaped the hello: remember what really went out.
             self.client_hello = decode(ClientHello, raw[4:])
+            self.offered_exts = set(self.client_hello.ext_types())
         else:  # as the message would encode itself, the config-only parts encoded once
             raw = io.send_message(Encoded(_encode_hello(
                 template, self.client_random, self.session_id, sni, key_share)))
+            self.offered_exts = template.offered_with_sni if sni is not None else \
+                template.offered
         self.client_random = self.client_hello.random
         self.session_id = self.client_hello.legacy_session_id
-        self.offered_exts = set(self.client_hello.ext_types())
         self.transcript.add(raw)
 
     def read_server_hello(self) -> Step[ServerHello]:
@@ -490,6 +493,10 @@ class HelloTemplate:
     # config_extensions each with its type and length (the middle of the extension block).
     suites_block: bytes = b""
     config_block: bytes = b""
+    # The extension types offered: config_extensions' and key_share (if TLS 1.3 is offered),
+    # with server_name or without it.
+    offered: frozenset[int] = frozenset()
+    offered_with_sni: frozenset[int] = frozenset()
 
 
 _U16, _EXT_HEADER = U16, U16_PAIR  # extension_type, extension_data length (RFC 8446 §4.2)
@@ -553,11 +560,14 @@ def _build_hello_template(cfg: ClientConfig) -> HelloTemplate:
         exts.append((E.post_handshake_auth, b""))
     exts.append((E.supported_versions, X.SupportedVersionsClient(versions).encode()))
     config_extensions = tuple((int(t), data) for t, data in exts)
+    offered = frozenset(t for t, _ in config_extensions) | \
+        ({int(E.key_share)} if TLS13 in versions else set())
     return HelloTemplate(
         tuple(versions), tuple(suites), config_extensions,
         suites_block=_U16.pack(2 * len(suites)) + b"".join(_U16.pack(s) for s in suites),
         config_block=b"".join(_EXT_HEADER.pack(t, len(data)) + data
-                              for t, data in config_extensions))
+                              for t, data in config_extensions),
+        offered=offered, offered_with_sni=offered | {int(E.server_name)})
 
 
 @functools.lru_cache(maxsize=64)
