@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from lucidtls.crypto.suites import Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
+    U8,
+    U16,
     U16_PAIR,
     HandshakeIO,
     HandshakeResult,
@@ -51,9 +54,11 @@ from lucidtls.wire.messages import (
     CertificateRequest13,
     CertificateVerify,
     ClientHello,
+    Encoded,
     EncryptedExtensions,
     Finished,
     ServerHello,
+    frame_handshake,
 )
 
 if TYPE_CHECKING:
@@ -68,6 +73,24 @@ HT = HandshakeType
 TLS13 = int(ProtocolVersion.TLS1_3)
 TLS12 = int(ProtocolVersion.TLS1_2)
 _SELECTED_TLS13 = X.SupportedVersionsServer(TLS13).encode()  # RFC 8446 §4.2.1
+
+
+# A TLS 1.3 ServerHello's extension block (RFC 8446 §4.1.3): its length, then key_share's type,
+# length, group and key_exchange length (KeyShareServerHello, §4.2.8), ..., then
+# supported_versions selecting TLS 1.3 (§4.2.1).
+_SERVER_HELLO_13_EXTENSIONS = struct.Struct(">HHHHH")
+_SUPPORTED_VERSIONS_13 = U16_PAIR.pack(E.supported_versions, 2) + _SELECTED_TLS13
+
+
+def _server_hello_13(random: bytes, session_id: bytes, cipher_suite: int, group: int,
+                     key_exchange: bytes) -> bytes:
+    """The framed ServerHello that ``server_hello_message`` makes with the key_share and
+    supported_versions extensions, in that order."""
+    n = len(key_exchange)
+    return frame_handshake(HT.SERVER_HELLO, b"".join((
+        b"\x03\x03", random, U8[len(session_id)], session_id, U16.pack(cipher_suite), b"\x00",
+        _SERVER_HELLO_13_EXTENSIONS.pack(n + 14, E.key_share, n + 4, group, n), key_exchange,
+        _SUPPORTED_VERSIONS_13)))
 
 
 class ServerHandshake:
@@ -279,10 +302,15 @@ class ServerHandshake:
         server_share, shared_secret = server_key_share(
             group, client_share, private_bytes=io.key_share_private(group))
         self.server_random = io.random(32)
-        sh = server_hello_message(io, self.server_random, ch.legacy_session_id, int(suite.id), [
-            # KeyShareServerHello (RFC 8446 §4.2.8): group, key_exchange<1..2^16-1>
-            (E.key_share, U16_PAIR.pack(group, len(server_share)) + server_share),
-            (E.supported_versions, _SELECTED_TLS13)])
+        if io.reshaping:
+            sh = server_hello_message(io, self.server_random, ch.legacy_session_id,
+                                      int(suite.id), [
+                # KeyShareServerHello (RFC 8446 §4.2.8): group, key_exchange<1..2^16-1>
+                (E.key_share, U16_PAIR.pack(group, len(server_share)) + server_share),
+                (E.supported_versions, _SELECTED_TLS13)])
+        else:  # the same bytes, encoded directly
+            sh = Encoded(_server_hello_13(self.server_random, ch.legacy_session_id,
+                                          suite.id, group, server_share))
         if not self.hello_retry:
             self.transcript.start(suite.hash)
         self.transcript.add(io.send_message(sh))
