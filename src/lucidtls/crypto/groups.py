@@ -152,17 +152,19 @@ class KeyShare:
 
     __slots__ = ("_dh", "_kem", "_public", "group")
 
-    def __init__(self, group: NamedGroup, dh: _Private, kem: MLKEM768PrivateKey | None) -> None:
+    def __init__(self, group: NamedGroup, dh: _Private, kem: MLKEM768PrivateKey | None,
+                 public: bytes | None = None) -> None:
         self.group = group
         self._dh = dh
         self._kem = kem
-        self._public = self._compute_public()
+        self._public = self._compute_public() if public is None else public
 
     @classmethod
     def generate(cls, group: int, *, private_bytes: bytes | None = None) -> KeyShare:
         named = _check_supported(group)
-        if named == NamedGroup.x25519:
-            return cls(named, _x25519_private(private_bytes), None)
+        if named == NamedGroup.x25519:  # the usual share: its public key taken here
+            dh = _x25519_private(private_bytes)
+            return cls(named, dh, None, dh.public_key().public_bytes_raw())
         if named in _CURVES:
             return cls(named, _ec_private(named, private_bytes), None)
         # X25519MLKEM768
@@ -231,7 +233,7 @@ def server_key_share(
     named = _check_supported(group)
     if named == NamedGroup.x25519:  # the usual answer, without a KeyShare object around it
         key = _x25519_private(private_bytes)
-        return _x25519_public_bytes(key), _x25519_exchange(key, client_share)
+        return key.public_key().public_bytes_raw(), _x25519_exchange(key, client_share)
     if named != NamedGroup.X25519MLKEM768:
         ours = KeyShare.generate(named, private_bytes=private_bytes)
         shared = ours.exchange(client_share)
