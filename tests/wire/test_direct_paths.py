@@ -224,3 +224,26 @@ def test_key_shares_by_group_mutated(data: st.DataObject) -> None:
         i = data.draw(st.integers(0, len(buf) - 1))
         buf[i] = data.draw(st.integers(0, 255))
     _same_shares(bytes(buf[:data.draw(st.integers(0, len(buf)))]))
+
+
+# --- a client's view of the server's key share --------------------------------------------------
+def _server_share_outcome(decode: Any, data: bytes) -> tuple[str, Any]:
+    try:
+        share = decode(data)
+    except Exception as exc:  # noqa: BLE001 -- the exception itself is the outcome compared
+        return type(exc).__name__, str(exc)
+    if isinstance(share, X.KeyShareServerHello):
+        share = (share.entry.group, share.entry.key_exchange)
+    return "ok", share
+
+
+@pytest.mark.parametrize("body", [
+    X.KeyShareServerHello(X.KeyShareEntry(0x1D, b"k" * 32)).encode(),
+    X.KeyShareServerHello(X.KeyShareEntry(0x11EC, b"c" * 1120)).encode(),
+    X.KeyShareServerHello(X.KeyShareEntry(0x17, b"p")).encode(),
+    _u16(0x1D) + _u16(0),
+])
+def test_key_share_server_hello(body: bytes) -> None:
+    for data in [body[:n] for n in range(len(body) + 1)] + [body + b"\x00", body + b"\x01\x02"]:
+        assert _server_share_outcome(X.key_share_server_hello, data) == \
+            _server_share_outcome(X.KeyShareServerHello.decode, data), data.hex()

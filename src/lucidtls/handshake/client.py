@@ -284,14 +284,14 @@ class ClientHandshake:
             raise alert_error(A.illegal_parameter,
                               "TLS 1.3 ServerHello carries a downgrade sentinel")
         suite = SUITES[sh.cipher_suite]
-        entry = sh.view(X.KeyShareServerHello)
-        if entry is None:
+        key_share = sh.ext(E.key_share)  # KeyShareServerHello (RFC 8446 §4.2.8)
+        if key_share is None:
             raise alert_error(A.missing_extension, "ServerHello has no key_share")
-        group = entry.entry.group
+        group, key_exchange = X.key_share_server_hello(key_share)
         if group not in self.key_shares:
             raise alert_error(A.illegal_parameter, f"ServerHello key_share uses "
                               f"{describe(NamedGroup, group)}, for which we sent no share")
-        shared_secret = self.key_shares[group].exchange(entry.entry.key_exchange)
+        shared_secret = self.key_shares[group].exchange(key_exchange)
         self.suite, self.group = suite, group
         self.io.set_version(TLS13)
 
@@ -306,7 +306,7 @@ class ClientHandshake:
         if self.io.tracing:
             self.io.trace("key_share", group=group,
                           client_share_len=len(self.key_shares[group].public_bytes()),
-                          server_share_len=len(entry.entry.key_exchange),
+                          server_share_len=len(key_exchange),
                           shared_secret_len=len(shared_secret))
         return hs
 

@@ -139,7 +139,7 @@ def choose_credential(credentials: Sequence[Credential], server_name: str | None
                       peer_schemes: Sequence[int],
                       version: int) -> tuple[Credential, int] | None:
     """First credential whose key the peer can verify, preferring one whose names match SNI."""
-    candidates = list(credentials)
+    candidates = credentials
     # With one candidate the name match could only reorder it: skip the SAN lookup.
     if server_name and len(candidates) > 1:
         matching = [c for c in candidates if _name_matches(c, server_name)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -232,7 +232,7 @@ class ServerHandshake:
 
     def select_credential(self, ch: ClientHello, schemes: list[int]) -> tuple[Credential, int]:
         cfg = self.config
-        credentials = list(cfg.credentials)
+        credentials: Sequence[Credential] = cfg.credentials
         if cfg.select_credential is not None:
             chosen = cfg.select_credential(self.hello_info(ch))
             if chosen is not None:

@@ -463,6 +463,18 @@ class KeyShareServerHello:
         return cls(KeyShareEntry((data[0] << 8) | data[1], data[4:]))
 
 
+def key_share_server_hello(data: bytes) -> tuple[int, bytes]:
+    """A ServerHello's key_share extension_data as ``(group, key_exchange)``: what
+    ``KeyShareServerHello.decode(data).entry`` holds, without the two objects (a client reads
+    one per handshake), and for anything else the same error."""
+    if len(data) > 4:
+        group, n = _U16_U16.unpack_from(data)
+        if n == len(data) - 4:
+            return group, data[4:]
+    entry = KeyShareServerHello.decode(data).entry
+    return entry.group, entry.key_exchange
+
+
 @dataclass(frozen=True, slots=True)
 class KeyShareHelloRetryRequest:
     """``NamedGroup selected_group`` in the HelloRetryRequest."""
