@@ -77,6 +77,14 @@ E = ExtensionType
 HT = HandshakeType
 TLS13 = int(ProtocolVersion.TLS1_3)
 TLS12 = int(ProtocolVersion.TLS1_2)
+_SERVER_NAME, _KEY_SHARE = int(E.server_name), int(E.key_share)
+# What each step waits for (one shared Expect each).
+_EXPECT_SERVER_HELLO = expect(HT.SERVER_HELLO)
+_EXPECT_ENCRYPTED_EXTENSIONS = expect(HT.ENCRYPTED_EXTENSIONS)
+_EXPECT_REQUEST_OR_CERTIFICATE = expect(HT.CERTIFICATE_REQUEST, HT.CERTIFICATE)
+_EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
+_EXPECT_CERTIFICATE_VERIFY = expect(HT.CERTIFICATE_VERIFY)
+_EXPECT_FINISHED = expect(HT.FINISHED)
 
 # RFC 8446 §4.2 table: where each extension may appear.
 _SERVER_HELLO_EXTS = {E.key_share, E.supported_versions, E.pre_shared_key}
@@ -152,12 +160,12 @@ class ClientHandshake:
         if self.server_name and cfg.send_sni and not is_ip_address(self.server_name):
             # RFC 6066 §3: literal IP addresses are not sent in SNI.
             sni = _server_name_extension(self.server_name)
-            exts.append((int(E.server_name), sni))
+            exts.append((_SERVER_NAME, sni))
         exts += template.config_extensions
         key_share = None
         if offers_tls13:  # (an empty list too: it asks for a HelloRetryRequest)
             key_share = _key_share_extension(self.key_shares)
-            exts.append((int(E.key_share), key_share))
+            exts.append((_KEY_SHARE, key_share))
 
         ch = ClientHello(random=self.client_random, legacy_session_id=self.session_id,
                          cipher_suites=list(template.suites), extensions=exts)
@@ -166,18 +174,18 @@ class ClientHandshake:
             raw = io.send_message(ch)
             # A test may have reshaped the hello: remember what really went out.
             self.client_hello = decode(ClientHello, raw[4:])
+            self.client_random = self.client_hello.random
+            self.session_id = self.client_hello.legacy_session_id
             self.offered_exts = set(self.client_hello.ext_types())
         else:  # as the message would encode itself, the config-only parts encoded once
             raw = io.send_message(Encoded(_encode_hello(
                 template, self.client_random, self.session_id, sni, key_share)))
             self.offered_exts = template.offered_with_sni if sni is not None else \
                 template.offered
-        self.client_random = self.client_hello.random
-        self.session_id = self.client_hello.legacy_session_id
         self.transcript.add(raw)
 
     def read_server_hello(self) -> Step[ServerHello]:
-        msg: Message = yield expect(HT.SERVER_HELLO)
+        msg: Message = yield _EXPECT_SERVER_HELLO
         sh: ServerHello = decode(ServerHello, msg.body)
         self._last_server_hello_raw = msg.raw
         return sh
@@ -312,7 +320,7 @@ class ClientHandshake:
 
     # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
     def read_encrypted_extensions(self) -> Step[None]:
-        msg: Message = yield expect(HT.ENCRYPTED_EXTENSIONS)
+        msg: Message = yield _EXPECT_ENCRYPTED_EXTENSIONS
         ee: EncryptedExtensions = decode_repeated(EncryptedExtensions, msg.body)
         check_extensions(ee.extensions, _ENCRYPTED_EXTS, "EncryptedExtensions",
                          self.offered_exts | {E.supported_groups})
@@ -325,7 +333,7 @@ class ClientHandshake:
 
     # --- Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3) ----------------------
     def read_server_certificate(self) -> Step[None]:
-        msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.CERTIFICATE)
+        msg: Message = yield _EXPECT_REQUEST_OR_CERTIFICATE
         if msg.msg_type == HT.CERTIFICATE_REQUEST:
             cr: CertificateRequest13 = decode_repeated(CertificateRequest13, msg.body)
             check_extensions(cr.extensions, _CERT_REQUEST_EXTS | _unknown(cr.extensions),
@@ -338,7 +346,7 @@ class ClientHandshake:
                                   "CertificateRequest has no signature_algorithms")
             self.cert_request = cr
             self.transcript.add(msg.raw)
-            msg = yield expect(HT.CERTIFICATE)
+            msg = yield _EXPECT_CERTIFICATE
         cert: Certificate13 = decode_repeated(Certificate13, msg.body)
         if cert.certificate_request_context != b"":
             raise alert_error(A.illegal_parameter,
@@ -361,7 +369,7 @@ class ClientHandshake:
             skip=cfg.dangerously_skip_verification, io=self.io)
         self.transcript.add(msg.raw)
 
-        msg = yield expect(HT.CERTIFICATE_VERIFY)
+        msg = yield _EXPECT_CERTIFICATE_VERIFY
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         if cv.algorithm not in cfg.signature_schemes or \
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
@@ -377,7 +385,7 @@ class ClientHandshake:
     # --- Finished (RFC 8446 §4.4.4) -------------------------------------------------------
     def read_server_finished(self, hs: ks.HandshakeSecret) -> Step[None]:
         assert self.suite is not None
-        msg: Message = yield expect(HT.FINISHED)
+        msg: Message = yield _EXPECT_FINISHED
         fin: Finished = decode(Finished, msg.body)
         expected = ks.finished_verify_data(self.suite.hash, self.server_hs_secret,
                                            self.transcript.digest())

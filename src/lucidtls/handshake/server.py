@@ -72,6 +72,11 @@ E = ExtensionType
 HT = HandshakeType
 TLS13 = int(ProtocolVersion.TLS1_3)
 TLS12 = int(ProtocolVersion.TLS1_2)
+# What each step waits for (one shared Expect each).
+_EXPECT_CLIENT_HELLO = expect(HT.CLIENT_HELLO)
+_EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
+_EXPECT_CERTIFICATE_VERIFY = expect(HT.CERTIFICATE_VERIFY)
+_EXPECT_FINISHED = expect(HT.FINISHED)
 _SELECTED_TLS13 = X.SupportedVersionsServer(TLS13).encode()  # RFC 8446 §4.2.1
 
 
@@ -150,7 +155,7 @@ class ServerHandshake:
 
     # --- ClientHello (RFC 8446 §4.1.2) ----------------------------------------------------
     def read_client_hello(self) -> Step[tuple[ClientHello, bytes]]:
-        msg: Message = yield expect(HT.CLIENT_HELLO)
+        msg: Message = yield _EXPECT_CLIENT_HELLO
         ch: ClientHello = decode(ClientHello, msg.body)
         self.client_hello = ch
         self.client_exts = dict(ch.extensions)  # decode refused duplicates
@@ -273,7 +278,7 @@ class ServerHandshake:
             self.sent_ccs = True
         self.io.trace("hello_retry", group=group)
 
-        msg: Message = yield expect(HT.CLIENT_HELLO)
+        msg: Message = yield _EXPECT_CLIENT_HELLO
         ch2: ClientHello = decode(ClientHello, msg.body)
         # RFC 8446 §4.1.2: the second hello repeats the first, with the new key share.
         require(ch2.random == ch1.random and ch2.legacy_session_id == ch1.legacy_session_id
@@ -398,7 +403,7 @@ class ServerHandshake:
     # --- client authentication (RFC 8446 §4.4.2) ------------------------------------------
     def read_client_certificate(self, context: bytes = b"", required: bool | None = None
                                 ) -> Step[None]:
-        msg: Message = yield expect(HT.CERTIFICATE)
+        msg: Message = yield _EXPECT_CERTIFICATE
         cert: Certificate13 = decode_repeated(Certificate13, msg.body)
         if cert.certificate_request_context != context:
             raise alert_error(A.illegal_parameter,
@@ -428,7 +433,7 @@ class ServerHandshake:
         self.verified, self.verification = verify_peer_chain(
             self.peer_chain, verify=builtin, callback=cfg.verify_callback, skip=False,
             io=self.io)
-        msg: Message = yield expect(HT.CERTIFICATE_VERIFY)
+        msg: Message = yield _EXPECT_CERTIFICATE_VERIFY
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         if cv.algorithm not in cfg.signature_schemes or \
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
@@ -457,7 +462,7 @@ class ServerHandshake:
                 CertificateRequest13(context, self.certificate_request_extensions())))
             self.client_auth = False
             yield from self.read_client_certificate(context, required)
-            msg: Message = yield expect(HT.FINISHED)
+            msg: Message = yield _EXPECT_FINISHED
             fin: Finished = decode(Finished, msg.body)
             expected = ks.finished_verify_data(self.suite_.hash, client_app_secret(),
                                                self.transcript.digest())
@@ -472,7 +477,7 @@ class ServerHandshake:
                                        "client_auth": self.client_auth})
 
     def read_client_finished(self) -> Step[None]:
-        msg: Message = yield expect(HT.FINISHED)
+        msg: Message = yield _EXPECT_FINISHED
         fin: Finished = decode(Finished, msg.body)
         suite = self.suite
         assert suite is not None
