@@ -77,7 +77,12 @@ E = ExtensionType
 HT = HandshakeType
 TLS13 = int(ProtocolVersion.TLS1_3)
 TLS12 = int(ProtocolVersion.TLS1_2)
+# Read on every handshake: module globals, not enum class attributes (each of those reads
+# costs about as much as ten global reads).
 _SERVER_NAME, _KEY_SHARE = int(E.server_name), int(E.key_share)
+_SUPPORTED_GROUPS = int(E.supported_groups)
+_SIGNATURE_ALGORITHMS = int(E.signature_algorithms)
+_CLIENT_HELLO, _CERTIFICATE_REQUEST = int(HT.CLIENT_HELLO), int(HT.CERTIFICATE_REQUEST)
 # What each step waits for (one shared Expect each).
 _EXPECT_SERVER_HELLO = expect(HT.SERVER_HELLO)
 _EXPECT_ENCRYPTED_EXTENSIONS = expect(HT.ENCRYPTED_EXTENSIONS)
@@ -275,7 +280,7 @@ class ClientHandshake:
         suite = SUITES.get(sh.cipher_suite)
         assert self.client_hello is not None
         if not (suite is not None and sh.cipher_suite in self.client_hello.cipher_suites
-                and suite.version == ProtocolVersion.TLS1_3):
+                and suite.version == TLS13):
             raise alert_error(A.illegal_parameter, f"server selected cipher suite "
                               f"0x{sh.cipher_suite:04x}, which we did not offer")
         if sh.legacy_compression_method != 0:
@@ -292,7 +297,7 @@ class ClientHandshake:
             raise alert_error(A.illegal_parameter,
                               "TLS 1.3 ServerHello carries a downgrade sentinel")
         suite = SUITES[sh.cipher_suite]
-        key_share = sh.ext(E.key_share)  # KeyShareServerHello (RFC 8446 §4.2.8)
+        key_share = sh.ext(_KEY_SHARE)  # KeyShareServerHello (RFC 8446 §4.2.8)
         if key_share is None:
             raise alert_error(A.missing_extension, "ServerHello has no key_share")
         group, key_exchange = X.key_share_server_hello(key_share)
@@ -323,7 +328,7 @@ class ClientHandshake:
         msg: Message = yield _EXPECT_ENCRYPTED_EXTENSIONS
         ee: EncryptedExtensions = decode_repeated(EncryptedExtensions, msg.body)
         check_extensions(ee.extensions, _ENCRYPTED_EXTS, "EncryptedExtensions",
-                         self.offered_exts | {E.supported_groups})
+                         self.offered_exts | {_SUPPORTED_GROUPS})
         view_repeated(ee, X.ServerNameAck)  # must be empty when present
         alpn = view_repeated(ee, X.ALPN)
         if alpn is not None:
@@ -334,14 +339,14 @@ class ClientHandshake:
     # --- Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3) ----------------------
     def read_server_certificate(self) -> Step[None]:
         msg: Message = yield _EXPECT_REQUEST_OR_CERTIFICATE
-        if msg.msg_type == HT.CERTIFICATE_REQUEST:
+        if msg.msg_type == _CERTIFICATE_REQUEST:
             cr: CertificateRequest13 = decode_repeated(CertificateRequest13, msg.body)
             check_extensions(cr.extensions, _CERT_REQUEST_EXTS | _unknown(cr.extensions),
                              "CertificateRequest")
             if cr.certificate_request_context != b"":
                 raise alert_error(A.illegal_parameter, "CertificateRequest during the "
                                   "handshake must have an empty context")
-            if not cr.has_ext(E.signature_algorithms):
+            if not cr.has_ext(_SIGNATURE_ALGORITHMS):
                 raise alert_error(A.missing_extension,
                                   "CertificateRequest has no signature_algorithms")
             self.cert_request = cr
@@ -525,14 +530,14 @@ def _encode_hello(template: HelloTemplate, random: bytes, session_id: bytes,
     the session id and the two per-connection extensions are encoded per handshake."""
     block = template.config_block
     if server_name is not None:
-        block = _EXT_HEADER.pack(E.server_name, len(server_name)) + server_name + block
+        block = _EXT_HEADER.pack(_SERVER_NAME, len(server_name)) + server_name + block
     if key_share is not None:
-        block += _EXT_HEADER.pack(E.key_share, len(key_share)) + key_share
+        block += _EXT_HEADER.pack(_KEY_SHARE, len(key_share)) + key_share
     if len(block) > 0xFFFF:  # as the Writer refuses it
         raise ValueError(f"{len(block)} bytes do not fit a 2-byte length prefix")
     body = b"".join((b"\x03\x03", random, U8[len(session_id)], session_id,
                      template.suites_block, b"\x01\x00", _U16.pack(len(block)), block))
-    return frame_handshake(HT.CLIENT_HELLO, body)
+    return frame_handshake(_CLIENT_HELLO, body)
 
 
 

@@ -84,6 +84,9 @@ _SELECTED_TLS13 = X.SupportedVersionsServer(TLS13).encode()  # RFC 8446 §4.2.1
 # length, group and key_exchange length (KeyShareServerHello, §4.2.8), ..., then
 # supported_versions selecting TLS 1.3 (§4.2.1).
 _SERVER_HELLO_13_EXTENSIONS = struct.Struct(">HHHHH")
+# Read on every handshake: module globals, not enum class attributes (each of those reads
+# costs about as much as ten global reads).
+_SERVER_HELLO, _KEY_SHARE = int(HT.SERVER_HELLO), int(E.key_share)
 _SUPPORTED_VERSIONS_13 = U16_PAIR.pack(E.supported_versions, 2) + _SELECTED_TLS13
 
 
@@ -92,9 +95,9 @@ def _server_hello_13(random: bytes, session_id: bytes, cipher_suite: int, group:
     """The framed ServerHello that ``server_hello_message`` makes with the key_share and
     supported_versions extensions, in that order."""
     n = len(key_exchange)
-    return frame_handshake(HT.SERVER_HELLO, b"".join((
+    return frame_handshake(_SERVER_HELLO, b"".join((
         b"\x03\x03", random, U8[len(session_id)], session_id, U16.pack(cipher_suite), b"\x00",
-        _SERVER_HELLO_13_EXTENSIONS.pack(n + 14, E.key_share, n + 4, group, n), key_exchange,
+        _SERVER_HELLO_13_EXTENSIONS.pack(n + 14, _KEY_SHARE, n + 4, group, n), key_exchange,
         _SUPPORTED_VERSIONS_13)))
 
 
@@ -209,7 +212,7 @@ class ServerHandshake:
         self.suite = suite
 
         groups = self.view(X.SupportedGroups)
-        shares_data = self.client_exts.get(E.key_share)
+        shares_data = self.client_exts.get(_KEY_SHARE)
         shares = None if shares_data is None else X.key_shares_by_group(shares_data)
         if groups is None:
             raise alert_error(A.missing_extension, "ClientHello has no supported_groups")
