@@ -20,6 +20,7 @@ from lucidtls.crypto.groups import KeyShare
 from lucidtls.crypto.suites import SUITES, Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
+from lucidtls.handshake.client12 import run_client12
 from lucidtls.handshake.common import (
     U8,
     U16,
@@ -44,6 +45,7 @@ from lucidtls.handshake.common import (
 from lucidtls.handshake.transcript import Transcript
 from lucidtls.info import ConnectionInfo
 from lucidtls.pki.parsed import public_key
+from lucidtls.pki.trust import verify_server_chain
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
@@ -139,7 +141,6 @@ class ClientHandshake:
                     "a second HelloRetryRequest (RFC 8446 §4.1.4)")
         version = self.negotiated_version(sh)
         if version != TLS13:
-            from lucidtls.handshake.client12 import run_client12
             return (yield from run_client12(self, sh))
         handshake_secret = self.process_server_hello(sh)
         yield from self.read_encrypted_extensions()
@@ -366,7 +367,6 @@ class ClientHandshake:
         name = self.server_name if cfg.check_hostname else None
 
         def builtin() -> VerifiedChain:
-            from lucidtls.pki.trust import verify_server_chain
             return verify_server_chain(cfg.trust_store(), self.peer_chain, name)
 
         self.verified, self.verification = verify_peer_chain(
@@ -594,7 +594,6 @@ def choose_client_credential(credentials: tuple[Credential, ...],
                              cr: CertificateRequest13) -> tuple[Credential, int] | None:
     """A credential whose key can sign with a scheme the server accepts, preferring one issued
     under an authority the server named (RFC 8446 §4.2.4)."""
-    from lucidtls.handshake.negotiate import choose_signature_scheme
     sa = view_repeated(cr, X.SignatureAlgorithms)
     schemes = sa.schemes if sa is not None else []
     cas = view_repeated(cr, X.CertificateAuthorities)
@@ -603,7 +602,7 @@ def choose_client_credential(credentials: tuple[Credential, ...],
     if names:
         ordered = [c for c in ordered if _issued_under(c, names)]
     for cred in ordered:
-        scheme = choose_signature_scheme(schemes, cred, TLS13)
+        scheme = negotiate.choose_signature_scheme(schemes, cred, TLS13)
         if scheme is not None:
             return cred, scheme
     return None

@@ -35,9 +35,11 @@ from lucidtls.handshake.common import (
     server_hello_message,
     verify_peer_chain,
 )
+from lucidtls.handshake.server12 import run_server12
 from lucidtls.handshake.transcript import Transcript
 from lucidtls.info import ConnectionInfo
 from lucidtls.pki.parsed import public_key
+from lucidtls.pki.trust import verify_client_chain
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
@@ -134,7 +136,6 @@ class ServerHandshake:
         ch, raw = yield from self.read_client_hello()
         version = self.choose_version(ch)
         if version != TLS13:
-            from lucidtls.handshake.server12 import run_server12
             return (yield from run_server12(self, ch, raw, version))
         self.transcript.add(raw)
         self.choose_parameters(ch)
@@ -429,7 +430,6 @@ class ServerHandshake:
         cfg = self.config
 
         def builtin() -> VerifiedChain:
-            from lucidtls.pki.trust import verify_client_chain
             assert cfg.client_trust is not None
             return verify_client_chain(cfg.client_trust, self.peer_chain)
 
