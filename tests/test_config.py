@@ -137,3 +137,33 @@ def test_data_must_be_bytes_like(trust: TrustStore, server_cred: Credential,
     assert b"".join(e.data for e in server_events if isinstance(e, ApplicationData)) == \
         b"still open"
     assert not server.closed
+
+
+# --- the key log ------------------------------------------------------------------------------
+
+
+def test_sslkeylogfile_is_read_when_the_config_is_made(tmp_path: Any, trust: TrustStore,
+                                                       server_cred: Credential,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like ``ssl.create_default_context``: SSLKEYLOGFILE counts as it was when the
+    configuration was made; an explicit keylog_file wins; connections of that configuration
+    write their secrets there."""
+    path = tmp_path / "env-keys.log"
+    monkeypatch.delenv("SSLKEYLOGFILE", raising=False)
+    made_before = ClientConfig(trust=trust)
+    server_before = ServerConfig(credentials=(server_cred,))
+    monkeypatch.setenv("SSLKEYLOGFILE", str(path))
+    client_config = ClientConfig(trust=trust)
+    server_config = ServerConfig(credentials=(server_cred,))
+    explicit = ClientConfig(trust=trust, keylog_file=str(tmp_path / "mine.log"))
+    assert made_before.keylog_path() is None and server_before.keylog_path() is None
+    assert client_config.keylog_path() == server_config.keylog_path() == str(path)
+    assert explicit.keylog_path() == str(tmp_path / "mine.log")
+
+    pump(ClientConnection(made_before, "localhost"), ServerConnection(server_before))
+    assert not path.exists()
+    monkeypatch.delenv("SSLKEYLOGFILE")  # too late for configs already made
+    pump(ClientConnection(client_config, "localhost"), ServerConnection(server_before))
+    labels = [line.split()[0] for line in path.read_text().splitlines()]
+    assert labels == ["SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+                      "SERVER_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_0", "EXPORTER_SECRET"]

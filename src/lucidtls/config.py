@@ -106,6 +106,14 @@ def _check_common(versions: Sequence[int], suites: Sequence[int], groups: Sequen
             raise ConfigError(f"ALPN protocol name {p!r} must be 1..255 bytes")
 
 
+def _fix_keylog_path(config: object, keylog_file: str | None) -> None:
+    """The key log path, fixed when a configuration is made: the environment is read once per
+    configuration, not once per connection (stdlib ``ssl`` reads SSLKEYLOGFILE when a context
+    is made, too). Kept beside the fields, as the handshake keeps its per-config encodings."""
+    object.__setattr__(config, "_keylog_path",
+                       keylog_file or os.environ.get("SSLKEYLOGFILE") or None)
+
+
 _CREDENTIAL_HOW = "Credential.from_pem(cert_pem, key_pem) or pki.issue"
 
 
@@ -132,7 +140,7 @@ class ClientConfig:
     send_sni: bool = True
     middlebox_compat: bool = True  # RFC 8446 Appendix D.4
     post_handshake_auth: bool = False
-    keylog_file: str | None = None
+    keylog_file: str | None = None  # else $SSLKEYLOGFILE, read when the config is made
     allow_rsa_key_exchange: bool = False  # TLS 1.2 RSA key transport (no forward secrecy)
     # RFC 7627: a TLS 1.2 server that does not echo extended_master_secret is refused.
     require_extended_master_secret: bool = True
@@ -150,6 +158,7 @@ class ClientConfig:
                 raise ConfigError(f"key share group {describe(NamedGroup, g)} is not in groups")
         if not self.signature_schemes:
             raise ConfigError("no signature scheme enabled")
+        _fix_keylog_path(self, self.keylog_file)
 
     def trust_store(self) -> TrustStore:
         if self.trust is not None:
@@ -157,7 +166,11 @@ class ClientConfig:
         return TrustStore.default()
 
     def keylog_path(self) -> str | None:
-        return self.keylog_file or os.environ.get("SSLKEYLOGFILE") or None
+        """Where connections append the NSS key log: ``keylog_file``, else the
+        ``SSLKEYLOGFILE`` environment variable as it was when this configuration was made
+        (read once, as ``ssl.create_default_context`` does), else None (no key log)."""
+        path: str | None = self.__dict__["_keylog_path"]
+        return path
 
 
 @dataclass(frozen=True)
@@ -187,7 +200,7 @@ class ServerConfig:
     verify_callback: VerifyCallback | None = None
     # Called with the ClientHello's details; may return the credential to use (SNI, etc.).
     select_credential: Callable[[ClientHelloInfo], Credential | None] | None = None
-    keylog_file: str | None = None
+    keylog_file: str | None = None  # else $SSLKEYLOGFILE, read when the config is made
     allow_rsa_key_exchange: bool = False
     require_extended_master_secret: bool = True
 
@@ -204,9 +217,13 @@ class ServerConfig:
                               f"not {self.verify_client!r}")
         if self.verify_client != "none" and self.client_trust is None:
             raise ConfigError("verify_client needs client_trust (the CAs of client certificates)")
+        _fix_keylog_path(self, self.keylog_file)
 
     def keylog_path(self) -> str | None:
-        return self.keylog_file or os.environ.get("SSLKEYLOGFILE") or None
+        """As ``ClientConfig.keylog_path``: ``keylog_file``, else ``SSLKEYLOGFILE`` as it was
+        when this configuration was made, else None."""
+        path: str | None = self.__dict__["_keylog_path"]
+        return path
 
 
 def require_config(config: object, kind: type[ClientConfig | ServerConfig],

@@ -38,7 +38,11 @@ CONFIGS = {
 def _first_hello(config: ClientConfig, server_name: str | None, hooks: Hooks) -> bytes:
     client = ClientConnection(config, server_name, hooks=hooks)
     record = client.data_to_send()
-    return record[5:]  # one record, the handshake message in it
+    hello = record[5:]  # one record, the handshake message in it
+    # What the client holds as offered (the answers are checked against it) is what it sent.
+    assert set(client._handshake.offered_exts) == \
+        set(ClientHello.decode(hello[4:]).ext_types())  # type: ignore[union-attr]
+    return hello
 
 
 @pytest.mark.parametrize("name", CONFIGS)

@@ -179,6 +179,8 @@ def test_post_handshake_auth(trust, server_cred, client_cred):
     sc = ServerConfig(credentials=(server_cred,), client_trust=trust)
     client, server = handshake(cc, sc)
     assert not server.info.client_auth
+    resumption = client._handshake.resumption_master_secret
+    assert server._handshake.resumption_master_secret == resumption
     server.request_client_certificate()
     client.send(b"interleaved")
     ce, se = pump(client, server)
@@ -186,6 +188,9 @@ def test_post_handshake_auth(trust, server_cred, client_cred):
     assert ApplicationData(b"interleaved") in se
     assert server.info.client_auth and server.info.peer_subject == "CN=alice"
     assert PostHandshakeAuth(True, "CN=alice") in ce
+    # RFC 8446 §7.1: res master covers ClientHello..client Finished of the handshake only.
+    assert client._handshake.resumption_master_secret == resumption
+    assert server._handshake.resumption_master_secret == resumption
 
 
 @pytest.mark.parametrize("chunk", [3, 5, 4099, 16406, 16407, 65536])

@@ -181,3 +181,69 @@ def test_truncated_header_after_a_duplicate() -> None:
     inner = b"\x00\x2b\x00\x00" * 2 + b"\x00"
     with pytest.raises(IllegalParameter, match="duplicate"):
         decode_extensions(len(inner).to_bytes(2, "big") + inner)
+
+
+# --- a server's key shares, by group ----------------------------------------------------------
+def _shares_outcome(decode: Any, data: bytes) -> tuple[str, Any]:
+    try:
+        shares = decode(data)
+    except Exception as exc:  # noqa: BLE001 -- the exception itself is the outcome compared
+        return type(exc).__name__, str(exc)
+    if isinstance(shares, X.KeyShareClientHello):
+        shares = {e.group: e.key_exchange for e in shares.entries}
+    return "ok", list(shares.items())
+
+
+def _same_shares(data: bytes) -> None:
+    assert _shares_outcome(X.key_shares_by_group, data) == \
+        _shares_outcome(X.KeyShareClientHello.decode, data), data.hex()
+
+
+SHARE_BODIES = [body for cls, body in BODIES + NEAR_MISSES if cls is X.KeyShareClientHello] + [
+    X.KeyShareClientHello([X.KeyShareEntry(0x11EC, b"m" * 1216),
+                           X.KeyShareEntry(0x1D, b"k" * 32)]).encode(),
+    _u16(14) + _u16(0x1D) + _u16(1) + b"a" + _u16(0x17) + _u16(1) + b"b" + _u16(0x1D) + _u16(0),
+]
+
+
+@pytest.mark.parametrize("body", SHARE_BODIES)
+def test_key_shares_by_group(body: bytes) -> None:
+    for n in range(len(body) + 1):
+        _same_shares(body[:n])
+    for extra in (b"\x00", b"\x01\x02"):
+        _same_shares(body + extra)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.data())
+def test_key_shares_by_group_mutated(data: st.DataObject) -> None:
+    buf = bytearray(data.draw(st.sampled_from(SHARE_BODIES)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        if not buf:
+            break
+        i = data.draw(st.integers(0, len(buf) - 1))
+        buf[i] = data.draw(st.integers(0, 255))
+    _same_shares(bytes(buf[:data.draw(st.integers(0, len(buf)))]))
+
+
+# --- a client's view of the server's key share --------------------------------------------------
+def _server_share_outcome(decode: Any, data: bytes) -> tuple[str, Any]:
+    try:
+        share = decode(data)
+    except Exception as exc:  # noqa: BLE001 -- the exception itself is the outcome compared
+        return type(exc).__name__, str(exc)
+    if isinstance(share, X.KeyShareServerHello):
+        share = (share.entry.group, share.entry.key_exchange)
+    return "ok", share
+
+
+@pytest.mark.parametrize("body", [
+    X.KeyShareServerHello(X.KeyShareEntry(0x1D, b"k" * 32)).encode(),
+    X.KeyShareServerHello(X.KeyShareEntry(0x11EC, b"c" * 1120)).encode(),
+    X.KeyShareServerHello(X.KeyShareEntry(0x17, b"p")).encode(),
+    _u16(0x1D) + _u16(0),
+])
+def test_key_share_server_hello(body: bytes) -> None:
+    for data in [body[:n] for n in range(len(body) + 1)] + [body + b"\x00", body + b"\x01\x02"]:
+        assert _server_share_outcome(X.key_share_server_hello, data) == \
+            _server_share_outcome(X.KeyShareServerHello.decode, data), data.hex()

@@ -70,6 +70,8 @@ def parse_group_names(text: str) -> list[NamedGroup]:
 
 
 _SUPPORTED_BY_CODE: dict[int, NamedGroup] = {int(g): g for g in SUPPORTED_GROUPS}
+# Read per handshake: a module global (an enum class attribute read costs ~10 global reads).
+_X25519 = NamedGroup.x25519
 
 
 def _check_supported(group: int) -> NamedGroup:
@@ -152,17 +154,19 @@ class KeyShare:
 
     __slots__ = ("_dh", "_kem", "_public", "group")
 
-    def __init__(self, group: NamedGroup, dh: _Private, kem: MLKEM768PrivateKey | None) -> None:
+    def __init__(self, group: NamedGroup, dh: _Private, kem: MLKEM768PrivateKey | None,
+                 public: bytes | None = None) -> None:
         self.group = group
         self._dh = dh
         self._kem = kem
-        self._public = self._compute_public()
+        self._public = self._compute_public() if public is None else public
 
     @classmethod
     def generate(cls, group: int, *, private_bytes: bytes | None = None) -> KeyShare:
         named = _check_supported(group)
-        if named == NamedGroup.x25519:
-            return cls(named, _x25519_private(private_bytes), None)
+        if named == _X25519:  # the usual share: its public key taken here
+            dh = _x25519_private(private_bytes)
+            return cls(named, dh, None, dh.public_key().public_bytes_raw())
         if named in _CURVES:
             return cls(named, _ec_private(named, private_bytes), None)
         # X25519MLKEM768
@@ -229,9 +233,9 @@ def server_key_share(
     encapsulation randomness cannot be fixed).
     """
     named = _check_supported(group)
-    if named == NamedGroup.x25519:  # the usual answer, without a KeyShare object around it
+    if named == _X25519:  # the usual answer, without a KeyShare object around it
         key = _x25519_private(private_bytes)
-        return _x25519_public_bytes(key), _x25519_exchange(key, client_share)
+        return key.public_key().public_bytes_raw(), _x25519_exchange(key, client_share)
     if named != NamedGroup.X25519MLKEM768:
         ours = KeyShare.generate(named, private_bytes=private_bytes)
         shared = ours.exchange(client_share)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from lucidtls.crypto.groups import KeyShare
 from lucidtls.crypto.suites import SUITES, Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
+from lucidtls.handshake.client12 import run_client12
 from lucidtls.handshake.common import (
     U8,
     U16,
@@ -43,6 +45,7 @@ from lucidtls.handshake.common import (
 from lucidtls.handshake.transcript import Transcript
 from lucidtls.info import ConnectionInfo
 from lucidtls.pki.parsed import public_key
+from lucidtls.pki.trust import verify_server_chain
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
@@ -76,6 +79,19 @@ E = ExtensionType
 HT = HandshakeType
 TLS13 = int(ProtocolVersion.TLS1_3)
 TLS12 = int(ProtocolVersion.TLS1_2)
+# Read on every handshake: module globals, not enum class attributes (each of those reads
+# costs about as much as ten global reads).
+_SERVER_NAME, _KEY_SHARE = int(E.server_name), int(E.key_share)
+_SUPPORTED_GROUPS = int(E.supported_groups)
+_SIGNATURE_ALGORITHMS = int(E.signature_algorithms)
+_CLIENT_HELLO, _CERTIFICATE_REQUEST = int(HT.CLIENT_HELLO), int(HT.CERTIFICATE_REQUEST)
+# What each step waits for (one shared Expect each).
+_EXPECT_SERVER_HELLO = expect(HT.SERVER_HELLO)
+_EXPECT_ENCRYPTED_EXTENSIONS = expect(HT.ENCRYPTED_EXTENSIONS)
+_EXPECT_REQUEST_OR_CERTIFICATE = expect(HT.CERTIFICATE_REQUEST, HT.CERTIFICATE)
+_EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
+_EXPECT_CERTIFICATE_VERIFY = expect(HT.CERTIFICATE_VERIFY)
+_EXPECT_FINISHED = expect(HT.FINISHED)
 
 # RFC 8446 §4.2 table: where each extension may appear.
 _SERVER_HELLO_EXTS = {E.key_share, E.supported_versions, E.pre_shared_key}
@@ -100,7 +116,7 @@ class ClientHandshake:
         self.client_hello: ClientHello | None = None
         self.client_random = b""
         self.session_id = b""
-        self.offered_exts: set[int] = set()
+        self.offered_exts: AbstractSet[int] = frozenset()
         self.sent_ccs = False
         self.hello_retry = False
         self.suite: Suite | None = None
@@ -125,7 +141,6 @@ class ClientHandshake:
                     "a second HelloRetryRequest (RFC 8446 §4.1.4)")
         version = self.negotiated_version(sh)
         if version != TLS13:
-            from lucidtls.handshake.client12 import run_client12
             return (yield from run_client12(self, sh))
         handshake_secret = self.process_server_hello(sh)
         yield from self.read_encrypted_extensions()
@@ -151,30 +166,32 @@ class ClientHandshake:
         if self.server_name and cfg.send_sni and not is_ip_address(self.server_name):
             # RFC 6066 §3: literal IP addresses are not sent in SNI.
             sni = _server_name_extension(self.server_name)
-            exts.append((int(E.server_name), sni))
+            exts.append((_SERVER_NAME, sni))
         exts += template.config_extensions
         key_share = None
         if offers_tls13:  # (an empty list too: it asks for a HelloRetryRequest)
             key_share = _key_share_extension(self.key_shares)
-            exts.append((int(E.key_share), key_share))
+            exts.append((_KEY_SHARE, key_share))
 
-        ch = ClientHello(random=self.client_random, legacy_session_id=self.session_id,
-                         cipher_suites=list(template.suites), extensions=exts)
+        # random, legacy_session_id, cipher_suites, extensions (positional: see finish())
+        ch = ClientHello(self.client_random, self.session_id, list(template.suites), exts)
         self.client_hello = ch
         if io.reshaping:
             raw = io.send_message(ch)
             # A test may have reshaped the hello: remember what really went out.
             self.client_hello = decode(ClientHello, raw[4:])
+            self.client_random = self.client_hello.random
+            self.session_id = self.client_hello.legacy_session_id
+            self.offered_exts = set(self.client_hello.ext_types())
         else:  # as the message would encode itself, the config-only parts encoded once
             raw = io.send_message(Encoded(_encode_hello(
                 template, self.client_random, self.session_id, sni, key_share)))
-        self.client_random = self.client_hello.random
-        self.session_id = self.client_hello.legacy_session_id
-        self.offered_exts = set(self.client_hello.ext_types())
+            self.offered_exts = template.offered_with_sni if sni is not None else \
+                template.offered
         self.transcript.add(raw)
 
     def read_server_hello(self) -> Step[ServerHello]:
-        msg: Message = yield expect(HT.SERVER_HELLO)
+        msg: Message = yield _EXPECT_SERVER_HELLO
         sh: ServerHello = decode(ServerHello, msg.body)
         self._last_server_hello_raw = msg.raw
         return sh
@@ -196,8 +213,9 @@ class ClientHandshake:
             if not (sv.version in offered and sv.version == TLS13):
                 raise alert_error(A.illegal_parameter, f"server selected version "
                                   f"0x{sv.version:04x}, which we did not offer")
-            require(sh.legacy_version == TLS12, A.illegal_parameter,
-                    "TLS 1.3 ServerHello.legacy_version must be 0x0303")
+            if sh.legacy_version != TLS12:
+                raise alert_error(A.illegal_parameter,
+                                  "TLS 1.3 ServerHello.legacy_version must be 0x0303")
             return TLS13
         if sh.legacy_version not in offered:
             raise alert_error(A.protocol_version,
@@ -257,35 +275,37 @@ class ClientHandshake:
         self.transcript.add(raw)
 
     def check_common_hello_fields(self, sh: ServerHello) -> None:
-        require(sh.legacy_session_id_echo == self.session_id, A.illegal_parameter,
-                "ServerHello.legacy_session_id_echo differs from our session id")
+        if sh.legacy_session_id_echo != self.session_id:
+            raise alert_error(A.illegal_parameter,
+                              "ServerHello.legacy_session_id_echo differs from our session id")
         suite = SUITES.get(sh.cipher_suite)
         assert self.client_hello is not None
         if not (suite is not None and sh.cipher_suite in self.client_hello.cipher_suites
-                and suite.version == ProtocolVersion.TLS1_3):
+                and suite.version == TLS13):
             raise alert_error(A.illegal_parameter, f"server selected cipher suite "
                               f"0x{sh.cipher_suite:04x}, which we did not offer")
-        require(sh.legacy_compression_method == 0, A.illegal_parameter,
-                "ServerHello selected a compression method")
-        if self.suite is not None:
-            require(sh.cipher_suite == self.suite.id, A.illegal_parameter,
-                    "ServerHello cipher suite differs from the HelloRetryRequest's")
+        if sh.legacy_compression_method != 0:
+            raise alert_error(A.illegal_parameter, "ServerHello selected a compression method")
+        if self.suite is not None and sh.cipher_suite != self.suite.id:
+            raise alert_error(A.illegal_parameter,
+                              "ServerHello cipher suite differs from the HelloRetryRequest's")
 
     # --- ServerHello (RFC 8446 §4.1.3) ----------------------------------------------------
     def process_server_hello(self, sh: ServerHello) -> ks.HandshakeSecret:
         self.check_common_hello_fields(sh)
         check_extensions(sh.extensions, _SERVER_HELLO_EXTS, "ServerHello", self.offered_exts)
-        require(sh.random[-8:] not in (b"DOWNGRD\x01", b"DOWNGRD\x00"), A.illegal_parameter,
-                "TLS 1.3 ServerHello carries a downgrade sentinel")
+        if sh.random[-8:] in (b"DOWNGRD\x01", b"DOWNGRD\x00"):
+            raise alert_error(A.illegal_parameter,
+                              "TLS 1.3 ServerHello carries a downgrade sentinel")
         suite = SUITES[sh.cipher_suite]
-        entry = sh.view(X.KeyShareServerHello)
-        require(entry is not None, A.missing_extension, "ServerHello has no key_share")
-        assert entry is not None
-        group = entry.entry.group
+        key_share = sh.ext(_KEY_SHARE)  # KeyShareServerHello (RFC 8446 §4.2.8)
+        if key_share is None:
+            raise alert_error(A.missing_extension, "ServerHello has no key_share")
+        group, key_exchange = X.key_share_server_hello(key_share)
         if group not in self.key_shares:
             raise alert_error(A.illegal_parameter, f"ServerHello key_share uses "
                               f"{describe(NamedGroup, group)}, for which we sent no share")
-        shared_secret = self.key_shares[group].exchange(entry.entry.key_exchange)
+        shared_secret = self.key_shares[group].exchange(key_exchange)
         self.suite, self.group = suite, group
         self.io.set_version(TLS13)
 
@@ -300,16 +320,16 @@ class ClientHandshake:
         if self.io.tracing:
             self.io.trace("key_share", group=group,
                           client_share_len=len(self.key_shares[group].public_bytes()),
-                          server_share_len=len(entry.entry.key_exchange),
+                          server_share_len=len(key_exchange),
                           shared_secret_len=len(shared_secret))
         return hs
 
     # --- EncryptedExtensions (RFC 8446 §4.3.1) --------------------------------------------
     def read_encrypted_extensions(self) -> Step[None]:
-        msg: Message = yield expect(HT.ENCRYPTED_EXTENSIONS)
+        msg: Message = yield _EXPECT_ENCRYPTED_EXTENSIONS
         ee: EncryptedExtensions = decode_repeated(EncryptedExtensions, msg.body)
         check_extensions(ee.extensions, _ENCRYPTED_EXTS, "EncryptedExtensions",
-                         self.offered_exts | {E.supported_groups})
+                         self.offered_exts | {_SUPPORTED_GROUPS})
         view_repeated(ee, X.ServerNameAck)  # must be empty when present
         alpn = view_repeated(ee, X.ALPN)
         if alpn is not None:
@@ -319,24 +339,27 @@ class ClientHandshake:
 
     # --- Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3) ----------------------
     def read_server_certificate(self) -> Step[None]:
-        msg: Message = yield expect(HT.CERTIFICATE_REQUEST, HT.CERTIFICATE)
-        if msg.msg_type == HT.CERTIFICATE_REQUEST:
+        msg: Message = yield _EXPECT_REQUEST_OR_CERTIFICATE
+        if msg.msg_type == _CERTIFICATE_REQUEST:
             cr: CertificateRequest13 = decode_repeated(CertificateRequest13, msg.body)
             check_extensions(cr.extensions, _CERT_REQUEST_EXTS | _unknown(cr.extensions),
                              "CertificateRequest")
-            require(cr.certificate_request_context == b"", A.illegal_parameter,
-                    "CertificateRequest during the handshake must have an empty context")
-            require(cr.has_ext(E.signature_algorithms), A.missing_extension,
-                    "CertificateRequest has no signature_algorithms")
+            if cr.certificate_request_context != b"":
+                raise alert_error(A.illegal_parameter, "CertificateRequest during the "
+                                  "handshake must have an empty context")
+            if not cr.has_ext(_SIGNATURE_ALGORITHMS):
+                raise alert_error(A.missing_extension,
+                                  "CertificateRequest has no signature_algorithms")
             self.cert_request = cr
             self.transcript.add(msg.raw)
-            msg = yield expect(HT.CERTIFICATE)
+            msg = yield _EXPECT_CERTIFICATE
         cert: Certificate13 = decode_repeated(Certificate13, msg.body)
-        require(cert.certificate_request_context == b"", A.illegal_parameter,
-                "server Certificate must have an empty certificate_request_context")
+        if cert.certificate_request_context != b"":
+            raise alert_error(A.illegal_parameter,
+                              "server Certificate must have an empty certificate_request_context")
         # RFC 8446 §4.4.2.4: an empty server Certificate is a decode_error.
-        require(len(cert.certificate_list) > 0, A.decode_error,
-                "server sent an empty Certificate message")
+        if not cert.certificate_list:
+            raise alert_error(A.decode_error, "server sent an empty Certificate message")
         self.peer_chain = parse_certificates([e.cert_data for e in cert.certificate_list])
         if self.io.tracing:
             self.io.trace("certificate", chain=self.peer_chain)
@@ -344,7 +367,6 @@ class ClientHandshake:
         name = self.server_name if cfg.check_hostname else None
 
         def builtin() -> VerifiedChain:
-            from lucidtls.pki.trust import verify_server_chain
             return verify_server_chain(cfg.trust_store(), self.peer_chain, name)
 
         self.verified, self.verification = verify_peer_chain(
@@ -352,7 +374,7 @@ class ClientHandshake:
             skip=cfg.dangerously_skip_verification, io=self.io)
         self.transcript.add(msg.raw)
 
-        msg = yield expect(HT.CERTIFICATE_VERIFY)
+        msg = yield _EXPECT_CERTIFICATE_VERIFY
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         if cv.algorithm not in cfg.signature_schemes or \
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
@@ -368,7 +390,7 @@ class ClientHandshake:
     # --- Finished (RFC 8446 §4.4.4) -------------------------------------------------------
     def read_server_finished(self, hs: ks.HandshakeSecret) -> Step[None]:
         assert self.suite is not None
-        msg: Message = yield expect(HT.FINISHED)
+        msg: Message = yield _EXPECT_FINISHED
         fin: Finished = decode(Finished, msg.body)
         expected = ks.finished_verify_data(self.suite.hash, self.server_hs_secret,
                                            self.transcript.digest())
@@ -376,8 +398,8 @@ class ClientHandshake:
         if len(fin.verify_data) != len(expected):
             raise alert_error(A.decode_error, f"server Finished is {len(fin.verify_data)} "
                               f"bytes, not {len(expected)}")
-        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
-                "server Finished does not match the transcript")
+        if not ks.verify_finished(expected, fin.verify_data):
+            raise alert_error(A.decrypt_error, "server Finished does not match the transcript")
         self.transcript.add(msg.raw)
         if self.io.tracing:
             self.io.trace("finished", sender="server", verify_data=fin.verify_data)
@@ -404,24 +426,29 @@ class ClientHandshake:
             io.trace("finished", sender="client", verify_data=verify_data)
         io.install_13("write", suite, client_app, "CLIENT_TRAFFIC_SECRET_0")
         io.log_secret("EXPORTER_SECRET", exporter)
-        self._resumption = (master, self.transcript.digest())
+        self._resumption = (master, self.transcript)  # complete: only forks grow
 
+        # Positional arguments, in field order: a class called with keywords first gathers
+        # them into a dict (~8K instructions for these two objects).
         info = ConnectionInfo(
-            version=TLS13, cipher_suite=int(suite.id), group=self.group,
-            signature_scheme=self.signature_scheme, alpn_protocol=self.alpn,
-            server_name=self.server_name, peer_certificates=tuple(self.peer_chain),
-            verified=self.verified, verification=self.verification,
-            hello_retry=self.hello_retry, client_auth=self.client_auth, kx="ECDHE")
-        return HandshakeResult(info=info, suite=suite, read_secret=server_app,
-                               write_secret=client_app, exporter_master_secret=exporter,
-                               client_random=self.client_random)
+            TLS13, int(suite.id), self.group,              # version, cipher_suite, group
+            self.signature_scheme, self.alpn,              # signature_scheme, alpn_protocol
+            self.server_name, tuple(self.peer_chain),      # server_name, peer_certificates
+            self.verified, self.verification,              # verified, verification
+            self.hello_retry, self.client_auth, "ECDHE")   # hello_retry, client_auth, kx
+        return HandshakeResult(
+            info, suite, server_app, client_app,           # info, suite, read/write_secret
+            exporter, b"", self.client_random)             # exporter_master_secret,
+                                                           # master_secret (TLS 1.2),
+                                                           # client_random
 
     @property
     def resumption_master_secret(self) -> bytes:
         """RFC 8446 §7.1 "res master" over ClientHello..client Finished. Only session tickets
-        need it, so it is derived when read, from the transcript hash kept at that point."""
-        master, transcript_hash = self._resumption
-        return master.resumption_master_secret(transcript_hash)
+        need it, so it is derived when read, from the handshake's transcript (which nothing
+        extends after the Finished: post-handshake authentication works on forks of it)."""
+        master, transcript = self._resumption
+        return master.resumption_master_secret(transcript.digest())
 
     # --- post-handshake authentication (RFC 8446 §4.6.2) -----------------------------------
     def answer_post_handshake_auth(self, msg: Message, client_app_secret: bytes) -> bool:
@@ -483,6 +510,10 @@ class HelloTemplate:
     # config_extensions each with its type and length (the middle of the extension block).
     suites_block: bytes = b""
     config_block: bytes = b""
+    # The extension types offered: config_extensions' and key_share (if TLS 1.3 is offered),
+    # with server_name or without it.
+    offered: frozenset[int] = frozenset()
+    offered_with_sni: frozenset[int] = frozenset()
 
 
 _U16, _EXT_HEADER = U16, U16_PAIR  # extension_type, extension_data length (RFC 8446 §4.2)
@@ -503,14 +534,14 @@ def _encode_hello(template: HelloTemplate, random: bytes, session_id: bytes,
     the session id and the two per-connection extensions are encoded per handshake."""
     block = template.config_block
     if server_name is not None:
-        block = _EXT_HEADER.pack(E.server_name, len(server_name)) + server_name + block
+        block = _EXT_HEADER.pack(_SERVER_NAME, len(server_name)) + server_name + block
     if key_share is not None:
-        block += _EXT_HEADER.pack(E.key_share, len(key_share)) + key_share
+        block += _EXT_HEADER.pack(_KEY_SHARE, len(key_share)) + key_share
     if len(block) > 0xFFFF:  # as the Writer refuses it
         raise ValueError(f"{len(block)} bytes do not fit a 2-byte length prefix")
     body = b"".join((b"\x03\x03", random, U8[len(session_id)], session_id,
                      template.suites_block, b"\x01\x00", _U16.pack(len(block)), block))
-    return frame_handshake(HT.CLIENT_HELLO, body)
+    return frame_handshake(_CLIENT_HELLO, body)
 
 
 
@@ -546,11 +577,14 @@ def _build_hello_template(cfg: ClientConfig) -> HelloTemplate:
         exts.append((E.post_handshake_auth, b""))
     exts.append((E.supported_versions, X.SupportedVersionsClient(versions).encode()))
     config_extensions = tuple((int(t), data) for t, data in exts)
+    offered = frozenset(t for t, _ in config_extensions) | \
+        ({int(E.key_share)} if TLS13 in versions else set())
     return HelloTemplate(
         tuple(versions), tuple(suites), config_extensions,
         suites_block=_U16.pack(2 * len(suites)) + b"".join(_U16.pack(s) for s in suites),
         config_block=b"".join(_EXT_HEADER.pack(t, len(data)) + data
-                              for t, data in config_extensions))
+                              for t, data in config_extensions),
+        offered=offered, offered_with_sni=offered | {int(E.server_name)})
 
 
 @functools.lru_cache(maxsize=64)
@@ -564,7 +598,6 @@ def choose_client_credential(credentials: tuple[Credential, ...],
                              cr: CertificateRequest13) -> tuple[Credential, int] | None:
     """A credential whose key can sign with a scheme the server accepts, preferring one issued
     under an authority the server named (RFC 8446 §4.2.4)."""
-    from lucidtls.handshake.negotiate import choose_signature_scheme
     sa = view_repeated(cr, X.SignatureAlgorithms)
     schemes = sa.schemes if sa is not None else []
     cas = view_repeated(cr, X.CertificateAuthorities)
@@ -573,7 +606,7 @@ def choose_client_credential(credentials: tuple[Credential, ...],
     if names:
         ordered = [c for c in ordered if _issued_under(c, names)]
     for cred in ordered:
-        scheme = choose_signature_scheme(schemes, cred, TLS13)
+        scheme = negotiate.choose_signature_scheme(schemes, cred, TLS13)
         if scheme is not None:
             return cred, scheme
     return None

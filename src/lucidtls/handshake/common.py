@@ -154,12 +154,15 @@ U16 = struct.Struct(">H")
 U16_PAIR = struct.Struct(">HH")  # an extension's type and length; a scheme and its length
 
 
+_CERTIFICATE_VERIFY = int(HandshakeType.CERTIFICATE_VERIFY)  # a global: read per handshake
+
+
 def certificate_verify_message(io: HandshakeIO, scheme: int, signature: bytes) -> Any:
     """CertificateVerify (RFC 8446 §4.4.3, RFC 5246 §7.4.8): its algorithm and its
     signature<0..2^16-1>, framed; the message object when a hook may reshape messages."""
     if io.reshaping or len(signature) > 0xFFFF:
         return CertificateVerify(scheme, signature)
-    return Encoded(frame_handshake(HandshakeType.CERTIFICATE_VERIFY,
+    return Encoded(frame_handshake(_CERTIFICATE_VERIFY,
                                    U16_PAIR.pack(scheme, len(signature)) + signature))
 
 

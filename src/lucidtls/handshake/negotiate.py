@@ -67,13 +67,14 @@ def choose_group(client_groups: Sequence[int], client_shares: Sequence[int],
     """``(group, needs_retry)``: a group the client sent a share for if any mutually supported
     one has a share (saves a round trip); otherwise our most preferred mutual group, which
     needs a HelloRetryRequest (RFC 8446 §4.1.4). ``(None, False)`` when nothing is shared."""
-    mutual = [g for g in enabled if g in client_groups]
-    for g in mutual:
-        if g in client_shares:
-            return int(g), False
-    if mutual:
-        return int(mutual[0]), True
-    return None, False
+    first_mutual = None
+    for g in enabled:
+        if g in client_groups:
+            if g in client_shares:
+                return int(g), False
+            if first_mutual is None:
+                first_mutual = int(g)
+    return (None, False) if first_mutual is None else (first_mutual, True)
 
 
 def choose_signature_scheme(peer_schemes: Sequence[int], credential: Credential,
@@ -138,7 +139,7 @@ def choose_credential(credentials: Sequence[Credential], server_name: str | None
                       peer_schemes: Sequence[int],
                       version: int) -> tuple[Credential, int] | None:
     """First credential whose key the peer can verify, preferring one whose names match SNI."""
-    candidates = list(credentials)
+    candidates = credentials
     # With one candidate the name match could only reorder it: skip the SAN lookup.
     if server_name and len(candidates) > 1:
         matching = [c for c in candidates if _name_matches(c, server_name)]

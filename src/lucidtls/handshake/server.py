@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -14,6 +15,8 @@ from lucidtls.crypto.suites import Suite
 from lucidtls.errors import alert_error
 from lucidtls.handshake import negotiate
 from lucidtls.handshake.common import (
+    U8,
+    U16,
     U16_PAIR,
     HandshakeIO,
     HandshakeResult,
@@ -32,9 +35,11 @@ from lucidtls.handshake.common import (
     server_hello_message,
     verify_peer_chain,
 )
+from lucidtls.handshake.server12 import run_server12
 from lucidtls.handshake.transcript import Transcript
 from lucidtls.info import ConnectionInfo
 from lucidtls.pki.parsed import public_key
+from lucidtls.pki.trust import verify_client_chain
 from lucidtls.wire import extensions as X
 from lucidtls.wire.enums import (
     AlertDescription,
@@ -51,9 +56,11 @@ from lucidtls.wire.messages import (
     CertificateRequest13,
     CertificateVerify,
     ClientHello,
+    Encoded,
     EncryptedExtensions,
     Finished,
     ServerHello,
+    frame_handshake,
 )
 
 if TYPE_CHECKING:
@@ -67,7 +74,33 @@ E = ExtensionType
 HT = HandshakeType
 TLS13 = int(ProtocolVersion.TLS1_3)
 TLS12 = int(ProtocolVersion.TLS1_2)
+# What each step waits for (one shared Expect each).
+_EXPECT_CLIENT_HELLO = expect(HT.CLIENT_HELLO)
+_EXPECT_CERTIFICATE = expect(HT.CERTIFICATE)
+_EXPECT_CERTIFICATE_VERIFY = expect(HT.CERTIFICATE_VERIFY)
+_EXPECT_FINISHED = expect(HT.FINISHED)
 _SELECTED_TLS13 = X.SupportedVersionsServer(TLS13).encode()  # RFC 8446 §4.2.1
+
+
+# A TLS 1.3 ServerHello's extension block (RFC 8446 §4.1.3): its length, then key_share's type,
+# length, group and key_exchange length (KeyShareServerHello, §4.2.8), ..., then
+# supported_versions selecting TLS 1.3 (§4.2.1).
+_SERVER_HELLO_13_EXTENSIONS = struct.Struct(">HHHHH")
+# Read on every handshake: module globals, not enum class attributes (each of those reads
+# costs about as much as ten global reads).
+_SERVER_HELLO, _KEY_SHARE = int(HT.SERVER_HELLO), int(E.key_share)
+_SUPPORTED_VERSIONS_13 = U16_PAIR.pack(E.supported_versions, 2) + _SELECTED_TLS13
+
+
+def _server_hello_13(random: bytes, session_id: bytes, cipher_suite: int, group: int,
+                     key_exchange: bytes) -> bytes:
+    """The framed ServerHello that ``server_hello_message`` makes with the key_share and
+    supported_versions extensions, in that order."""
+    n = len(key_exchange)
+    return frame_handshake(_SERVER_HELLO, b"".join((
+        b"\x03\x03", random, U8[len(session_id)], session_id, U16.pack(cipher_suite), b"\x00",
+        _SERVER_HELLO_13_EXTENSIONS.pack(n + 14, _KEY_SHARE, n + 4, group, n), key_exchange,
+        _SUPPORTED_VERSIONS_13)))
 
 
 class ServerHandshake:
@@ -81,8 +114,9 @@ class ServerHandshake:
         self.server_name: str | None = None
         self.suite: Suite | None = None
         self.group: int | None = None
-        # The client's key_share, parsed once (from the second ClientHello after a retry).
-        self.client_shares: X.KeyShareClientHello | None = None
+        # The client's key shares by group, parsed once (from the second ClientHello after a
+        # retry).
+        self.client_shares: dict[int, bytes] | None = None
         self.alpn: str | None = None
         self.hello_retry = False
         self.credential: Credential | None = None
@@ -102,7 +136,6 @@ class ServerHandshake:
         ch, raw = yield from self.read_client_hello()
         version = self.choose_version(ch)
         if version != TLS13:
-            from lucidtls.handshake.server12 import run_server12
             return (yield from run_server12(self, ch, raw, version))
         self.transcript.add(raw)
         self.choose_parameters(ch)
@@ -117,8 +150,7 @@ class ServerHandshake:
         if self.config.verify_client != "none":
             yield from self.read_client_certificate()
         yield from self.read_client_finished()
-        self.io.install_13("read", self.suite_, client_app, "CLIENT_TRAFFIC_SECRET_0")
-        return self.result(server_app, client_app, exporter)
+        return self.finish(server_app, client_app, exporter)
 
     @property
     def suite_(self) -> Suite:
@@ -127,7 +159,7 @@ class ServerHandshake:
 
     # --- ClientHello (RFC 8446 §4.1.2) ----------------------------------------------------
     def read_client_hello(self) -> Step[tuple[ClientHello, bytes]]:
-        msg: Message = yield expect(HT.CLIENT_HELLO)
+        msg: Message = yield _EXPECT_CLIENT_HELLO
         ch: ClientHello = decode(ClientHello, msg.body)
         self.client_hello = ch
         self.client_exts = dict(ch.extensions)  # decode refused duplicates
@@ -168,10 +200,12 @@ class ServerHandshake:
     def choose_parameters(self, ch: ClientHello) -> None:
         cfg = self.config
         # RFC 8446 §4.1.2: exactly the null compression method in TLS 1.3.
-        require(ch.legacy_compression_methods == b"\x00", A.illegal_parameter,
-                "TLS 1.3 ClientHello must offer only the null compression method")
-        require(ch.legacy_version == TLS12, A.protocol_version,
-                "ClientHello.legacy_version must be 0x0303 when offering TLS 1.3")
+        if ch.legacy_compression_methods != b"\x00":
+            raise alert_error(A.illegal_parameter,
+                              "TLS 1.3 ClientHello must offer only the null compression method")
+        if ch.legacy_version != TLS12:
+            raise alert_error(A.protocol_version,
+                              "ClientHello.legacy_version must be 0x0303 when offering TLS 1.3")
         suite = negotiate.choose_suite(ch.cipher_suites, cfg.cipher_suites, TLS13)
         if suite is None:
             raise alert_error(A.handshake_failure, "no TLS 1.3 cipher suite in common (client "
@@ -179,43 +213,43 @@ class ServerHandshake:
         self.suite = suite
 
         groups = self.view(X.SupportedGroups)
-        shares_data = self.client_exts.get(E.key_share)
-        shares = None if shares_data is None else X.KeyShareClientHello.decode(shares_data)
-        require(groups is not None, A.missing_extension, "ClientHello has no supported_groups")
-        require(shares is not None, A.missing_extension, "ClientHello has no key_share")
-        assert groups is not None and shares is not None
+        shares_data = self.client_exts.get(_KEY_SHARE)
+        shares = None if shares_data is None else X.key_shares_by_group(shares_data)
+        if groups is None:
+            raise alert_error(A.missing_extension, "ClientHello has no supported_groups")
+        if shares is None:
+            raise alert_error(A.missing_extension, "ClientHello has no key_share")
         self.client_shares = shares
-        share_groups = [e.group for e in shares.entries]
+        share_groups = list(shares)
         # RFC 8446 §4.2.8: each share must be for a group listed in supported_groups.
         for g in share_groups:
             if g not in groups.groups:
                 raise alert_error(A.illegal_parameter, f"key share for group 0x{g:04x} that "
                                   "supported_groups does not list")
         group, retry = negotiate.choose_group(groups.groups, share_groups, cfg.groups)
-        require(group is not None, A.handshake_failure,
-                "no key-exchange group in common")
-        assert group is not None
+        if group is None:
+            raise alert_error(A.handshake_failure, "no key-exchange group in common")
         self.group, self.needs_retry = group, retry
 
         sigalgs = self.view(X.SignatureAlgorithms)
-        require(sigalgs is not None, A.missing_extension,
-                "ClientHello has no signature_algorithms (RFC 8446 §4.2.3)")
-        assert sigalgs is not None
+        if sigalgs is None:
+            raise alert_error(A.missing_extension,
+                              "ClientHello has no signature_algorithms (RFC 8446 §4.2.3)")
         self.credential, self.signature_scheme = self.select_credential(ch, sigalgs.schemes)
         alpn = self.view(X.ALPN)
         self.alpn = negotiate.choose_alpn(alpn.protocols if alpn else [], cfg.alpn_protocols)
 
     def select_credential(self, ch: ClientHello, schemes: list[int]) -> tuple[Credential, int]:
         cfg = self.config
-        credentials = list(cfg.credentials)
+        credentials: Sequence[Credential] = cfg.credentials
         if cfg.select_credential is not None:
             chosen = cfg.select_credential(self.hello_info(ch))
             if chosen is not None:
                 credentials = [chosen]
         pick = negotiate.choose_credential(credentials, self.server_name, schemes, TLS13)
-        require(pick is not None, A.handshake_failure,
-                "no certificate whose key can sign with a scheme the client accepts")
-        assert pick is not None
+        if pick is None:
+            raise alert_error(A.handshake_failure,
+                              "no certificate whose key can sign with a scheme the client accepts")
         return pick
 
     def hello_info(self, ch: ClientHello) -> ClientHelloInfo:
@@ -248,7 +282,7 @@ class ServerHandshake:
             self.sent_ccs = True
         self.io.trace("hello_retry", group=group)
 
-        msg: Message = yield expect(HT.CLIENT_HELLO)
+        msg: Message = yield _EXPECT_CLIENT_HELLO
         ch2: ClientHello = decode(ClientHello, msg.body)
         # RFC 8446 §4.1.2: the second hello repeats the first, with the new key share.
         require(ch2.random == ch1.random and ch2.legacy_session_id == ch1.legacy_session_id
@@ -258,10 +292,10 @@ class ServerHandshake:
         require(sv is not None and TLS13 in sv.versions, A.illegal_parameter,
                 "second ClientHello no longer offers TLS 1.3")
         shares = ch2.view(X.KeyShareClientHello)
-        require(shares is not None and len(shares.entries) == 1
-                and shares.entries[0].group == group, A.illegal_parameter,
-                "second ClientHello must carry exactly one key share, for the requested group")
-        self.client_shares = shares
+        if shares is None or len(shares.entries) != 1 or shares.entries[0].group != group:
+            raise alert_error(A.illegal_parameter, "second ClientHello must carry exactly one "
+                              "key share, for the requested group")
+        self.client_shares = {group: shares.entries[0].key_exchange}
         self.client_hello = ch2
         self.client_exts = dict(ch2.extensions)
         self.transcript.add(msg.raw)
@@ -269,18 +303,23 @@ class ServerHandshake:
 
     # --- ServerHello (RFC 8446 §4.1.3) ----------------------------------------------------
     def send_server_hello(self, ch: ClientHello) -> ks.HandshakeSecret:
-        suite, group, io = self.suite_, self.group, self.io
-        assert group is not None
+        suite, group, io = self.suite, self.group, self.io
+        assert suite is not None and group is not None
         shares = self.client_shares
         assert shares is not None
-        client_share = next(e.key_exchange for e in shares.entries if e.group == group)
+        client_share = shares[group]
         server_share, shared_secret = server_key_share(
             group, client_share, private_bytes=io.key_share_private(group))
         self.server_random = io.random(32)
-        sh = server_hello_message(io, self.server_random, ch.legacy_session_id, int(suite.id), [
-            # KeyShareServerHello (RFC 8446 §4.2.8): group, key_exchange<1..2^16-1>
-            (E.key_share, U16_PAIR.pack(group, len(server_share)) + server_share),
-            (E.supported_versions, _SELECTED_TLS13)])
+        if io.reshaping:
+            sh = server_hello_message(io, self.server_random, ch.legacy_session_id,
+                                      int(suite.id), [
+                # KeyShareServerHello (RFC 8446 §4.2.8): group, key_exchange<1..2^16-1>
+                (E.key_share, U16_PAIR.pack(group, len(server_share)) + server_share),
+                (E.supported_versions, _SELECTED_TLS13)])
+        else:  # the same bytes, encoded directly
+            sh = Encoded(_server_hello_13(self.server_random, ch.legacy_session_id,
+                                          suite.id, group, server_share))
         if not self.hello_retry:
             self.transcript.start(suite.hash)
         self.transcript.add(io.send_message(sh))
@@ -350,7 +389,8 @@ class ServerHandshake:
             certificate_verify_message(self.io, scheme, signature)))
 
     def send_finished(self, hs: ks.HandshakeSecret) -> tuple[bytes, bytes, bytes]:
-        suite, io = self.suite_, self.io
+        suite, io = self.suite, self.io
+        assert suite is not None
         verify_data = ks.finished_verify_data(suite.hash, self.server_hs_secret,
                                               self.transcript.digest())
         self.transcript.add(io.send_message(Finished(verify_data)))
@@ -367,10 +407,11 @@ class ServerHandshake:
     # --- client authentication (RFC 8446 §4.4.2) ------------------------------------------
     def read_client_certificate(self, context: bytes = b"", required: bool | None = None
                                 ) -> Step[None]:
-        msg: Message = yield expect(HT.CERTIFICATE)
+        msg: Message = yield _EXPECT_CERTIFICATE
         cert: Certificate13 = decode_repeated(Certificate13, msg.body)
-        require(cert.certificate_request_context == context, A.illegal_parameter,
-                "client Certificate does not echo our certificate_request_context")
+        if cert.certificate_request_context != context:
+            raise alert_error(A.illegal_parameter,
+                              "client Certificate does not echo our certificate_request_context")
         self.transcript.add(msg.raw)
         if required is None:
             required = self.config.verify_client == "required"
@@ -389,14 +430,13 @@ class ServerHandshake:
         cfg = self.config
 
         def builtin() -> VerifiedChain:
-            from lucidtls.pki.trust import verify_client_chain
             assert cfg.client_trust is not None
             return verify_client_chain(cfg.client_trust, self.peer_chain)
 
         self.verified, self.verification = verify_peer_chain(
             self.peer_chain, verify=builtin, callback=cfg.verify_callback, skip=False,
             io=self.io)
-        msg: Message = yield expect(HT.CERTIFICATE_VERIFY)
+        msg: Message = yield _EXPECT_CERTIFICATE_VERIFY
         cv: CertificateVerify = decode(CertificateVerify, msg.body)
         if cv.algorithm not in cfg.signature_schemes or \
                 cv.algorithm in signatures.TLS13_CERTIFICATE_VERIFY_FORBIDDEN:
@@ -425,7 +465,7 @@ class ServerHandshake:
                 CertificateRequest13(context, self.certificate_request_extensions())))
             self.client_auth = False
             yield from self.read_client_certificate(context, required)
-            msg: Message = yield expect(HT.FINISHED)
+            msg: Message = yield _EXPECT_FINISHED
             fin: Finished = decode(Finished, msg.body)
             expected = ks.finished_verify_data(self.suite_.hash, client_app_secret(),
                                                self.transcript.digest())
@@ -440,38 +480,47 @@ class ServerHandshake:
                                        "client_auth": self.client_auth})
 
     def read_client_finished(self) -> Step[None]:
-        msg: Message = yield expect(HT.FINISHED)
+        msg: Message = yield _EXPECT_FINISHED
         fin: Finished = decode(Finished, msg.body)
-        expected = ks.finished_verify_data(self.suite_.hash, self.client_hs_secret,
+        suite = self.suite
+        assert suite is not None
+        expected = ks.finished_verify_data(suite.hash, self.client_hs_secret,
                                            self.transcript.digest())
         # RFC 8446 §4.4.4: verify_data is Hash.length bytes; any other length is malformed.
         if len(fin.verify_data) != len(expected):
             raise alert_error(A.decode_error, f"client Finished is {len(fin.verify_data)} "
                               f"bytes, not {len(expected)}")
-        require(ks.verify_finished(expected, fin.verify_data), A.decrypt_error,
-                "client Finished does not match the transcript")
+        if not ks.verify_finished(expected, fin.verify_data):
+            raise alert_error(A.decrypt_error, "client Finished does not match the transcript")
         self.transcript.add(msg.raw)
         if self.io.tracing:
             self.io.trace("finished", sender="client", verify_data=fin.verify_data)
-        self._resumption = (self.master, self.transcript.digest())
+        self._resumption = (self.master, self.transcript)  # complete: only forks grow
         return None
 
     @property
     def resumption_master_secret(self) -> bytes:
         """RFC 8446 §7.1 "res master" over ClientHello..client Finished. Only session tickets
-        need it, so it is derived when read, from the transcript hash kept at that point."""
-        master, transcript_hash = self._resumption
-        return master.resumption_master_secret(transcript_hash)
+        need it, so it is derived when read, from the handshake's transcript (which nothing
+        extends after the Finished: post-handshake authentication works on forks of it)."""
+        master, transcript = self._resumption
+        return master.resumption_master_secret(transcript.digest())
 
-    def result(self, server_app: bytes, client_app: bytes, exporter: bytes) -> HandshakeResult:
-        suite = self.suite_
+    def finish(self, server_app: bytes, client_app: bytes, exporter: bytes) -> HandshakeResult:
+        """Read with the client's application traffic keys; what was negotiated."""
+        suite = self.suite
+        assert suite is not None
+        self.io.install_13("read", suite, client_app, "CLIENT_TRAFFIC_SECRET_0")
+        # Positional arguments, in field order: a class called with keywords first gathers
+        # them into a dict (~8K instructions for these two objects).
         info = ConnectionInfo(
-            version=TLS13, cipher_suite=int(suite.id), group=self.group,
-            signature_scheme=self.signature_scheme, alpn_protocol=self.alpn,
-            server_name=self.server_name, peer_certificates=tuple(self.peer_chain),
-            verified=self.verified, verification=self.verification,
-            hello_retry=self.hello_retry, client_auth=self.client_auth, kx="ECDHE")
-        return HandshakeResult(info=info, suite=suite, read_secret=client_app,
-                               write_secret=server_app, exporter_master_secret=exporter,
-                               client_random=self.client_random,
-                               server_random=self.server_random)
+            TLS13, int(suite.id), self.group,              # version, cipher_suite, group
+            self.signature_scheme, self.alpn,              # signature_scheme, alpn_protocol
+            self.server_name, tuple(self.peer_chain),      # server_name, peer_certificates
+            self.verified, self.verification,              # verified, verification
+            self.hello_retry, self.client_auth, "ECDHE")   # hello_retry, client_auth, kx
+        return HandshakeResult(
+            info, suite, client_app, server_app,           # info, suite, read/write_secret
+            exporter, b"",                                 # exporter_master_secret,
+                                                           # master_secret (TLS 1.2)
+            self.client_random, self.server_random)        # client_random, server_random

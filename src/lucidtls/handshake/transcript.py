@@ -1,11 +1,14 @@
 """The handshake transcript (RFC 8446 §4.4.1).
 
 Messages are kept as sent/received (their raw bytes, header included). Until the cipher suite is
-known the hash function is unknown, so bytes are buffered; once ``start(hash)`` is called every
-further message is hashed incrementally and ``digest()`` is cheap.
+known the hash function is unknown, so ``start(hash)`` fixes it later. ``add`` only appends (it is
+the list's own ``append``: a handshake adds a dozen messages and asks for a hash at eight points);
+``digest()`` hashes the messages added since it last ran, so each is hashed exactly once.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 
@@ -13,27 +16,25 @@ from lucidtls.wire.enums import HandshakeType
 
 
 class Transcript:
-    __slots__ = ("_algorithm", "_digest", "_hash", "messages")
+    __slots__ = ("_algorithm", "_digest", "_hash", "_hashed", "add", "messages")
+
+    # Add one message (its raw bytes, header included) to the transcript.
+    add: Callable[[bytes], None]
 
     def __init__(self) -> None:
         self.messages: list[bytes] = []
+        self.add = self.messages.append
         self._hash: hashes.Hash | None = None
         self._algorithm: hashes.HashAlgorithm | None = None
-        self._digest: bytes | None = None  # digest() of the messages so far, once asked
-
-    def add(self, raw: bytes) -> None:
-        self.messages.append(raw)
-        self._digest = None
-        if self._hash is not None:
-            self._hash.update(raw)
+        self._hashed = 0  # how many of the messages _hash has seen
+        self._digest = b""  # the digest of those, once asked for
 
     def start(self, algorithm: hashes.HashAlgorithm) -> None:
-        """Fix the hash (the suite's) and hash everything seen so far."""
+        """Fix the hash (the suite's); the messages so far are hashed with the next ones."""
         self._algorithm = algorithm
-        self._digest = None
         self._hash = hashes.Hash(algorithm)
-        for raw in self.messages:
-            self._hash.update(raw)
+        self._hashed = 0
+        self._digest = b""
 
     @property
     def algorithm(self) -> hashes.HashAlgorithm:
@@ -43,19 +44,25 @@ class Transcript:
     def digest(self) -> bytes:
         """Transcript-Hash of all messages so far; computed once per transcript state (several
         secrets and Finished values are derived from the same one)."""
-        digest = self._digest
-        if digest is None:
-            assert self._hash is not None, "transcript hash not started"
-            digest = self._digest = self._hash.copy().finalize()
+        messages = self.messages
+        n = len(messages)
+        if n == self._hashed and self._digest:
+            return self._digest
+        h = self._hash
+        assert h is not None, "transcript hash not started"
+        h.update(b"".join(messages[self._hashed:]))
+        self._hashed = n
+        digest = self._digest = h.copy().finalize()
         return digest
 
     def fork(self) -> Transcript:
         """An independent copy (post-handshake authentication extends the handshake's
         transcript once per request, RFC 8446 §4.4)."""
         other = Transcript()
-        other.messages = list(self.messages)
+        other.messages.extend(self.messages)
         other._algorithm = self._algorithm
         other._hash = self._hash.copy() if self._hash is not None else None
+        other._hashed, other._digest = self._hashed, self._digest
         return other
 
     def all_bytes(self) -> bytes:
@@ -70,6 +77,6 @@ class Transcript:
         h.update(self.messages[0])
         digest = h.finalize()
         synthetic = bytes((HandshakeType.MESSAGE_HASH, 0, 0, len(digest))) + digest
-        self.messages = []
-        self._hash = hashes.Hash(self._algorithm)
-        self.add(synthetic)  # resets the kept digest
+        self.messages.clear()  # the same list: add is its append
+        self.start(self._algorithm)
+        self.add(synthetic)

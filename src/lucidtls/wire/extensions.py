@@ -413,6 +413,29 @@ class KeyShareClientHello:
         return cls(entries)
 
 
+def key_shares_by_group(data: bytes) -> dict[int, bytes]:
+    """A ClientHello's key_share extension_data as ``{group: key_exchange}``, in the client's
+    order: what ``KeyShareClientHello.decode(data)`` gives, without an object per entry (a
+    server reads it on every handshake), and for anything else the same error."""
+    end = len(data)
+    if end >= 2 and (data[0] << 8 | data[1]) == end - 2:
+        shares: dict[int, bytes] = {}
+        pos = 2
+        try:
+            while pos < end:
+                group, n = _U16_U16.unpack_from(data, pos)
+                start = pos + 4
+                pos = start + n
+                if not n or pos > end or group in shares:
+                    break
+                shares[group] = data[start:pos]
+            else:
+                return shares
+        except struct.error:
+            pass
+    return {e.group: e.key_exchange for e in KeyShareClientHello._decode_with_reader(data).entries}
+
+
 @dataclass(frozen=True, slots=True)
 class KeyShareServerHello:
     """``KeyShareEntry server_share`` in the ServerHello."""
@@ -438,6 +461,18 @@ class KeyShareServerHello:
         if len(data) != 4 + n:
             raise DecodeError(f"key_share: key_exchange of {n} byte(s) in {len(data) - 4}")
         return cls(KeyShareEntry((data[0] << 8) | data[1], data[4:]))
+
+
+def key_share_server_hello(data: bytes) -> tuple[int, bytes]:
+    """A ServerHello's key_share extension_data as ``(group, key_exchange)``: what
+    ``KeyShareServerHello.decode(data).entry`` holds, without the two objects (a client reads
+    one per handshake), and for anything else the same error."""
+    if len(data) > 4:
+        group, n = _U16_U16.unpack_from(data)
+        if n == len(data) - 4:
+            return group, data[4:]
+    entry = KeyShareServerHello.decode(data).entry
+    return entry.group, entry.key_exchange
 
 
 @dataclass(frozen=True, slots=True)

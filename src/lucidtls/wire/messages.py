@@ -102,11 +102,12 @@ def _empty_body(body: bytes, name: str) -> None:
 
 # --- hellos -------------------------------------------------------------------------------------
 _EXTENSION_TYPE = operator.itemgetter(0)
+_PRE_SHARED_KEY = int(ExtensionType.pre_shared_key)  # a global: an enum attribute costs ~10
 
 
 def _check_pre_shared_key_last(extensions: RawExtensions) -> None:
     # RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the ClientHello
-    if ExtensionType.pre_shared_key in map(_EXTENSION_TYPE, extensions[:-1]):
+    if _PRE_SHARED_KEY in map(_EXTENSION_TYPE, extensions[:-1]):
         raise IllegalParameter("ClientHello: pre_shared_key is not the last extension")
 
 
