@@ -173,7 +173,7 @@ class ClientHandshake:
             key_share = _key_share_extension(self.key_shares)
             exts.append((_KEY_SHARE, key_share))
 
-        # random, legacy_session_id, cipher_suites, extensions (positional: see finish())
+        # random, legacy_session_id, cipher_suites, extensions
         ch = ClientHello(self.client_random, self.session_id, list(template.suites), exts)
         self.client_hello = ch
         if io.reshaping:
@@ -428,19 +428,15 @@ class ClientHandshake:
         io.log_secret("EXPORTER_SECRET", exporter)
         self._resumption = (master, self.transcript)  # complete: only forks grow
 
-        # Positional arguments, in field order: a class called with keywords first gathers
-        # them into a dict (~8K instructions for these two objects).
         info = ConnectionInfo(
-            TLS13, int(suite.id), self.group,              # version, cipher_suite, group
-            self.signature_scheme, self.alpn,              # signature_scheme, alpn_protocol
-            self.server_name, tuple(self.peer_chain),      # server_name, peer_certificates
-            self.verified, self.verification,              # verified, verification
-            self.hello_retry, self.client_auth, "ECDHE")   # hello_retry, client_auth, kx
-        return HandshakeResult(
-            info, suite, server_app, client_app,           # info, suite, read/write_secret
-            exporter, b"", self.client_random)             # exporter_master_secret,
-                                                           # master_secret (TLS 1.2),
-                                                           # client_random
+            version=TLS13, cipher_suite=int(suite.id), group=self.group,
+            signature_scheme=self.signature_scheme, alpn_protocol=self.alpn,
+            server_name=self.server_name, peer_certificates=tuple(self.peer_chain),
+            verified=self.verified, verification=self.verification,
+            hello_retry=self.hello_retry, client_auth=self.client_auth, kx="ECDHE")
+        return HandshakeResult(info=info, suite=suite, read_secret=server_app,
+                               write_secret=client_app, exporter_master_secret=exporter,
+                               client_random=self.client_random)
 
     @property
     def resumption_master_secret(self) -> bytes:

@@ -511,16 +511,13 @@ class ServerHandshake:
         suite = self.suite
         assert suite is not None
         self.io.install_13("read", suite, client_app, "CLIENT_TRAFFIC_SECRET_0")
-        # Positional arguments, in field order: a class called with keywords first gathers
-        # them into a dict (~8K instructions for these two objects).
         info = ConnectionInfo(
-            TLS13, int(suite.id), self.group,              # version, cipher_suite, group
-            self.signature_scheme, self.alpn,              # signature_scheme, alpn_protocol
-            self.server_name, tuple(self.peer_chain),      # server_name, peer_certificates
-            self.verified, self.verification,              # verified, verification
-            self.hello_retry, self.client_auth, "ECDHE")   # hello_retry, client_auth, kx
-        return HandshakeResult(
-            info, suite, client_app, server_app,           # info, suite, read/write_secret
-            exporter, b"",                                 # exporter_master_secret,
-                                                           # master_secret (TLS 1.2)
-            self.client_random, self.server_random)        # client_random, server_random
+            version=TLS13, cipher_suite=int(suite.id), group=self.group,
+            signature_scheme=self.signature_scheme, alpn_protocol=self.alpn,
+            server_name=self.server_name, peer_certificates=tuple(self.peer_chain),
+            verified=self.verified, verification=self.verification,
+            hello_retry=self.hello_retry, client_auth=self.client_auth, kx="ECDHE")
+        return HandshakeResult(info=info, suite=suite, read_secret=client_app,
+                               write_secret=server_app, exporter_master_secret=exporter,
+                               client_random=self.client_random,
+                               server_random=self.server_random)
