@@ -9,11 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lucidtls.errors import DecodeError, IllegalParameter, ProtocolError
+from lucidtls.handshake.common import forget_peers
 from lucidtls.wire.codec import Reader
 from lucidtls.wire.enums import ExtensionType
 from lucidtls.wire.extensions import (
     ALL_VIEWS,
     ALPN,
+    MAX_CACHED_BLOCK,
     CertificateAuthorities,
     Cookie,
     EarlyDataIndication,
@@ -39,9 +41,12 @@ from lucidtls.wire.extensions import (
     SupportedGroups,
     SupportedVersionsClient,
     SupportedVersionsServer,
+    _split_cached,
     decode_extensions,
     encode_extensions,
     read_extensions,
+    split_extensions,
+    split_hello_extensions,
 )
 
 X25519_PUB = bytes(range(32))
@@ -412,3 +417,43 @@ def test_fixed_size_two_byte_views_malformed(data: bytes) -> None:
 def test_server_key_share_wrong_length(data: bytes) -> None:
     with pytest.raises(DecodeError, match="key_share"):
         KeyShareServerHello.decode(data)
+
+
+# --- split_hello_extensions: a repeated block is split once ------------------------------------
+def _block(*exts: tuple[int, bytes]) -> bytes:
+    return b"".join(t.to_bytes(2, "big") + len(d).to_bytes(2, "big") + d for t, d in exts)
+
+
+def test_split_hello_extensions_keeps_a_repeated_block() -> None:
+    forget_peers()
+    block = _block((0, b""), (23, b""), (0xFF01, b"\x00"), (11, b"\x01\x00"))
+    first = split_hello_extensions(bytes(block), "ClientHello.extensions")
+    assert first == split_extensions(block, "ClientHello.extensions")
+    first.append((99, b"mine"))  # each caller gets its own list
+    again = split_hello_extensions(bytes(block), "ClientHello.extensions")
+    assert again == split_extensions(block, "ClientHello.extensions")
+    assert _split_cached.cache_info().hits == 1
+    forget_peers()
+    assert _split_cached.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize("fresh", [(51, b"\x00\x02\x00\x1d"), (41, b"\x00")],
+                         ids=["key_share", "pre_shared_key"])
+def test_split_hello_extensions_never_keeps_a_block_with_fresh_values(
+        fresh: tuple[int, bytes]) -> None:
+    _split_cached.cache_clear()
+    for block in (_block((0, b""), fresh), _block((21, bytes(MAX_CACHED_BLOCK)))):
+        for _ in range(2):
+            split_hello_extensions(block, "ClientHello.extensions")
+    assert _split_cached.cache_info().currsize == 0
+
+
+def test_split_hello_extensions_refuses_a_bad_block_every_time() -> None:
+    bad = _block((0, b""), (0, b""))
+    for _ in range(2):
+        with pytest.raises(IllegalParameter, match="duplicate extension"):
+            split_hello_extensions(bad, "ClientHello.extensions")
+    for _ in range(2):
+        with pytest.raises(DecodeError, match="overruns"):
+            split_hello_extensions(b"\x00\x17\x00\x00\x00\x00\x00\x09",
+                                   "ClientHello.extensions")

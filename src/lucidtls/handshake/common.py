@@ -17,6 +17,7 @@ from lucidtls.errors import CertificateError, DecodeError, ProtocolError, alert_
 from lucidtls.pki import parsed
 from lucidtls.pki.parsed import load_certificate
 from lucidtls.wire.enums import AlertDescription, ExtensionType, HandshakeType, describe
+from lucidtls.wire.extensions import forget_blocks
 from lucidtls.wire.messages import (
     Certificate12,
     Certificate13,
@@ -247,6 +248,7 @@ def forget_peers() -> None:
     everything afresh (the bench's "new peer" rows measure that; it also frees the memory)."""
     _decode_cached.cache_clear()
     _parse_cached.cache_clear()
+    forget_blocks()
     parsed.load_certificate.cache_clear()
     parsed.public_key.cache_clear()
 

@@ -13,6 +13,7 @@ parses every time cut well-formed data directly and hand anything else to their
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, Self, TypeVar
@@ -69,6 +70,36 @@ def split_extensions(block: bytes, what: str) -> RawExtensions:
     if len(out) > 1 and len(dict(out)) != len(out):
         _refuse_duplicates(out, what)
     return out
+
+
+# A hello's extension block that holds no key share and no PSK (a TLS 1.2 ClientHello, any
+# TLS 1.2 ServerHello) is the same bytes on every handshake with the same peer: split_hello
+# splits it once. Blocks larger than this are split every time and never kept.
+MAX_CACHED_BLOCK = 1 << 11
+# The two extension types whose data differs per handshake, as their headers start.
+_KEY_SHARE_TYPE = _U16.pack(ExtensionType.key_share)
+_PSK_TYPE = _U16.pack(ExtensionType.pre_shared_key)
+
+
+def split_hello_extensions(block: bytes, what: str) -> RawExtensions:
+    """``split_extensions`` for a hello's block, once per distinct block a peer repeats (as
+    ``handshake.common.parse_view`` does for extension values): a pure function of the bytes;
+    a malformed block raises every time (exceptions are not cached). A block that may hold a
+    key share or a PSK (its type's two bytes appear anywhere in it) is split every time, since
+    it never repeats. The result is a new list each time; the pairs in it are shared."""
+    if len(block) > MAX_CACHED_BLOCK or _KEY_SHARE_TYPE in block or _PSK_TYPE in block:
+        return split_extensions(block, what)
+    return list(_split_cached(block, what))
+
+
+@functools.lru_cache(maxsize=64)
+def _split_cached(block: bytes, what: str) -> tuple[tuple[int, bytes], ...]:
+    return tuple(split_extensions(block, what))
+
+
+def forget_blocks() -> None:
+    """Empty split_hello_extensions' cache (``handshake.common.forget_peers`` calls this)."""
+    _split_cached.cache_clear()
 
 
 def _refuse_duplicates(extensions: RawExtensions, what: str) -> None:

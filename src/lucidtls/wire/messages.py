@@ -32,6 +32,7 @@ from lucidtls.wire.extensions import (
     read_distinguished_names,
     read_extensions,
     split_extensions,
+    split_hello_extensions,
     write_distinguished_names,
     write_extensions,
 )
@@ -149,7 +150,7 @@ class ClientHello(_Message, HasExtensions):
         if (session_id_len > 32 or suites_len < 2 or suites_len & 1 or not compression_len
                 or extensions_at + 2 + extensions_len != len(body)):
             return cls._decode_with_reader(body)
-        extensions = split_extensions(body[extensions_at + 2:], "ClientHello.extensions")
+        extensions = split_hello_extensions(body[extensions_at + 2:], "ClientHello.extensions")
         _check_pre_shared_key_last(extensions)
         suites = list(struct.unpack_from(f">{suites_len >> 1}H", body, suites_at + 2))
         return cls(random, body[35:suites_at], suites, extensions, legacy_version,
@@ -210,7 +211,7 @@ class ServerHello(_Message, HasExtensions):
         if session_id_len > 32 or extensions_at + extensions_len != len(body):
             return cls._decode_with_reader(body)
         return cls(random, body[35:35 + session_id_len], suite,
-                   split_extensions(body[extensions_at:], "ServerHello.extensions"),
+                   split_hello_extensions(body[extensions_at:], "ServerHello.extensions"),
                    legacy_version, compression, False)
 
     @classmethod
