@@ -237,11 +237,11 @@ class Tls12Protection:
     def open(self, content_type: int, ciphertext: bytes | memoryview) -> bytes:
         """Decrypt one record body (the bytes after the 5-byte header); return the plaintext."""
         seq = self.seq
-        if len(ciphertext) < self.overhead:
+        plaintext_len = len(ciphertext) - self.overhead
+        if plaintext_len < 0:
             raise _bad_record_mac("record shorter than the AEAD overhead")
         if seq >= _SEQ_LIMIT:
             raise _exhausted()
-        plaintext_len = len(ciphertext) - self.overhead
         aad = _AAD12.pack(seq, content_type, _TLS12, plaintext_len)
         if self._gcm:
             nonce = self._fixed_iv + ciphertext[:TLS12_GCM_EXPLICIT_NONCE_LEN]
