@@ -129,9 +129,9 @@ class Client12:
         # The flight, ServerHello to ServerHelloDone, goes into the transcript in one piece
         # once read: each step returns the bytes of the messages it read.
         flight = [self.process_server_hello()]
-        flight.append((yield from self.read_server_certificate()))
+        flight.append(self.process_server_certificate((yield _EXPECT_CERTIFICATE)))
         if self.suite.kx == "ECDHE":
-            flight.append((yield from self.read_server_key_exchange()))
+            flight.append(self.process_server_key_exchange((yield _EXPECT_SERVER_KEY_EXCHANGE)))
         flight += yield from self.read_certificate_request_and_done()
         self.hs.transcript.add(b"".join(flight))
         if self.cert_request is not None:
@@ -211,9 +211,8 @@ class Client12:
         return hs._last_server_hello_raw
 
     # --- server Certificate (RFC 5246 §7.4.2) ---------------------------------------------
-    def read_server_certificate(self) -> Generator[Expect, Message, bytes]:
+    def process_server_certificate(self, msg: Message) -> bytes:
         hs, cfg = self.hs, self.config
-        msg: Message = yield _EXPECT_CERTIFICATE
         cert: Certificate12 = decode_repeated(Certificate12, msg.body)
         if not cert.certificate_list:
             raise alert_error(A.decode_error, "server sent an empty Certificate message")
@@ -238,9 +237,8 @@ class Client12:
         return msg.raw
 
     # --- ServerKeyExchange (RFC 8422 §5.4) ------------------------------------------------
-    def read_server_key_exchange(self) -> Generator[Expect, Message, bytes]:
+    def process_server_key_exchange(self, msg: Message) -> bytes:
         hs, cfg = self.hs, self.config
-        msg: Message = yield _EXPECT_SERVER_KEY_EXCHANGE
         ske: ServerKeyExchangeECDHE = decode(ServerKeyExchangeECDHE, msg.body)
         if not (ske.named_group in TLS12_GROUPS and ske.named_group in cfg.groups):
             raise alert_error(A.illegal_parameter,
