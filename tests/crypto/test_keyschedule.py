@@ -183,6 +183,11 @@ def test_master_and_extended_master_secret_definitions() -> None:
     ems = ks.extended_master_secret_12(SHA256, pms, session_hash)
     assert ems == ks.prf12(SHA256, pms, b"extended master secret", session_hash, 48)
     assert len(ms) == len(ems) == 48 and ms != ems
+    # The written-out P_hash: one block of SHA-384 (and of SHA-512), two of SHA-256, three of
+    # SHA-1 (not a TLS 1.2 suite hash here, but the loop must still fill 48 bytes).
+    for alg in (hashes.SHA384(), hashes.SHA512(), hashes.SHA1()):
+        ems = ks.extended_master_secret_12(alg, pms, session_hash)
+        assert ems == ks.prf12(alg, pms, b"extended master secret", session_hash, 48)
 
 
 def test_key_block_split() -> None:

@@ -3,6 +3,7 @@ must still be the hash of exactly the messages added so far (RFC 8446 §4.4.1)."
 
 from __future__ import annotations
 
+import pytest
 from cryptography.hazmat.primitives import hashes
 
 from lucidtls.handshake.transcript import Transcript
@@ -57,3 +58,18 @@ def test_message_hash_after_hello_retry() -> None:
     synthetic = b"\xfe\x00\x00\x20" + _hash(hashes.SHA256(), b"client hello 1")
     assert t.messages == [synthetic, b"hello retry request"]
     assert t.digest() == _hash(hashes.SHA256(), synthetic, b"hello retry request")
+
+
+def test_final_digest_is_digest_once() -> None:
+    for hashed_before in (False, True):
+        t = Transcript()
+        t.add(b"client hello")
+        t.start(hashes.SHA256())
+        t.add(b"server hello")
+        if hashed_before:
+            assert t.digest() == _hash(hashes.SHA256(), b"client hello", b"server hello")
+        t.add(b"finished")
+        assert t.final_digest() == _hash(hashes.SHA256(), b"client hello", b"server hello",
+                                         b"finished")
+        with pytest.raises(AssertionError):  # the running hash is spent
+            t.digest()

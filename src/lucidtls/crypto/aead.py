@@ -47,6 +47,7 @@ _FULL_HEADER = _HEADER.pack(_APPLICATION_DATA, _TLS12, _MAX_UNPADDED)
 _FULL_RECORD = RECORD_HEADER_LEN + _MAX_UNPADDED
 
 _Aead = AESGCM | ChaCha20Poly1305
+_GCM12_OVERHEAD = AEAD_TAG_LEN + TLS12_GCM_EXPLICIT_NONCE_LEN  # a TLS 1.2 AES-GCM record's
 _CHACHA = "CHACHA20_POLY1305"
 
 
@@ -191,6 +192,7 @@ class Tls12Protection:
     """TLS 1.2 AEAD record protection (AES-GCM or ChaCha20-Poly1305) for one direction."""
 
     __slots__ = ("_aead", "_fixed_iv", "_gcm", "_iv", "overhead", "seq", "suite")
+    _aead: _Aead
 
     def __init__(self, suite: Suite, key: bytes, fixed_iv: bytes) -> None:
         if len(fixed_iv) != suite.iv_len:
@@ -201,14 +203,13 @@ class Tls12Protection:
             raise _bad_key(suite, key)
         self.suite = suite
         self.seq = 0
-        self._aead: _Aead
         # Each AEAD uses one form of the IV: AES-GCM the 4-byte salt, ChaCha20 an integer to XOR.
         if suite.aead != _CHACHA:
             self._aead = AESGCM(key)
             self._gcm = True
             self._fixed_iv = bytes(fixed_iv)
             self._iv = 0
-            self.overhead = AEAD_TAG_LEN + TLS12_GCM_EXPLICIT_NONCE_LEN
+            self.overhead = _GCM12_OVERHEAD
         else:
             self._aead = ChaCha20Poly1305(key)
             self._gcm = False
@@ -236,11 +237,11 @@ class Tls12Protection:
     def open(self, content_type: int, ciphertext: bytes | memoryview) -> bytes:
         """Decrypt one record body (the bytes after the 5-byte header); return the plaintext."""
         seq = self.seq
-        if len(ciphertext) < self.overhead:
+        plaintext_len = len(ciphertext) - self.overhead
+        if plaintext_len < 0:
             raise _bad_record_mac("record shorter than the AEAD overhead")
         if seq >= _SEQ_LIMIT:
             raise _exhausted()
-        plaintext_len = len(ciphertext) - self.overhead
         aad = _AAD12.pack(seq, content_type, _TLS12, plaintext_len)
         if self._gcm:
             nonce = self._fixed_iv + ciphertext[:TLS12_GCM_EXPLICIT_NONCE_LEN]

@@ -87,6 +87,13 @@ _EXTENDED_MASTER_SECRET_EXT = (int(E.extended_master_secret), b"")  # RFC 7627 �
 _SERVER_NAME_ACK_EXT = (int(E.server_name), b"")  # RFC 6066 §3
 _UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()  # the list [uncompressed]: RFC 8422 §5.1.2
 _EC_POINT_FORMATS_EXT = (int(E.ec_point_formats), _UNCOMPRESSED_ONLY)  # RFC 8422 §5.2
+# The code points read on every handshake, as plain ints: an IntEnum class attribute read goes
+# through EnumType's __getattr__ hook (~100 ns against ~10 ns for a global).
+_RENEGOTIATION_INFO = int(E.renegotiation_info)
+_EXTENDED_MASTER_SECRET = int(E.extended_master_secret)
+_EC_POINT_FORMATS = int(E.ec_point_formats)
+_ALPN = int(E.application_layer_protocol_negotiation)
+_SERVER_KEY_EXCHANGE = int(HT.SERVER_KEY_EXCHANGE)
 _NAMED_CURVE = 3  # ECCurveType named_curve (RFC 8422 §5.4)
 _ECDH_PARAMS_HEAD = struct.Struct(">BHB")  # curve_type, namedcurve, the point's length
 # What each step waits for, built once (an Expect is immutable).
@@ -172,7 +179,7 @@ class Server12:
         # per distinct value), which refuses a malformed one with decode_error.
         exts = self.hs.client_exts
         # RFC 5746 §3.6: the signal is the SCSV or an empty renegotiation_info.
-        ri = exts.get(E.renegotiation_info)
+        ri = exts.get(_RENEGOTIATION_INFO)
         if ri is not None and ri != _EMPTY_RENEGOTIATION_INFO:
             self.hs.view(X.RenegotiationInfo)
             raise alert_error(A.handshake_failure, "initial ClientHello carries a non-empty "
@@ -180,7 +187,7 @@ class Server12:
         self.secure_renegotiation = ri is not None or _SCSV_RENEGOTIATION in ch.cipher_suites
         # RFC 7627 §5.3: without extended_master_secret the handshake is not bound to the
         # session (triple handshake); refused unless configured otherwise.
-        ems = exts.get(E.extended_master_secret)
+        ems = exts.get(_EXTENDED_MASTER_SECRET)
         if ems:  # its extension_data is empty (RFC 7627 §5.1)
             self.hs.view(X.ExtendedMasterSecret)
         self.ems = ems is not None
@@ -189,7 +196,7 @@ class Server12:
                               "client does not support the extended master secret (RFC 7627), "
                               "which this server requires")
         # RFC 8422 §5.1.2: the uncompressed point format is mandatory when the list is sent.
-        pf = exts.get(E.ec_point_formats)
+        pf = exts.get(_EC_POINT_FORMATS)
         if pf is not None and pf != _UNCOMPRESSED_ONLY:
             pf_view = self.hs.view(X.ECPointFormats)
             if pf_view is not None and 0 not in pf_view.formats:
@@ -287,10 +294,10 @@ class Server12:
             exts.append(_EXTENDED_MASTER_SECRET_EXT)
         if hs.server_name is not None:
             exts.append(_SERVER_NAME_ACK_EXT)  # RFC 6066 §3
-        if suite.kx == "ECDHE" and E.ec_point_formats in hs.client_exts:
+        if suite.kx == "ECDHE" and _EC_POINT_FORMATS in hs.client_exts:
             exts.append(_EC_POINT_FORMATS_EXT)  # RFC 8422 §5.2
         if hs.alpn is not None:
-            exts.append((E.application_layer_protocol_negotiation,
+            exts.append((_ALPN,
                          X.ALPN([hs.alpn.encode()]).encode()))
         # No session id: we do not resume (RFC 5246 §7.4.1.3 allows an empty one).
         sh = server_hello_message(io, server_random, b"", int(suite.id), exts)
@@ -322,7 +329,7 @@ class Server12:
         if io.reshaping or len(signature) > 0xFFFF:
             ske: object = ServerKeyExchangeECDHE(group, public, scheme, signature)
         else:  # the bytes ske.to_bytes() makes, framed directly
-            ske = Encoded(frame_handshake(HT.SERVER_KEY_EXCHANGE, b"".join(
+            ske = Encoded(frame_handshake(_SERVER_KEY_EXCHANGE, b"".join(
                 (params, U16_PAIR.pack(scheme, len(signature)), signature))))
         return io.send_message(ske)
 
@@ -428,7 +435,7 @@ class Server12:
         hs, io, suite = self.hs, self.io, self.suite
         io.send_ccs()
         io.install_12("write", suite, self.server_key, self.server_iv)
-        verify_data = prf.finished(b"server finished", hs.transcript.digest())
+        verify_data = prf.finished(b"server finished", hs.transcript.final_digest())
         # The handshake's last message: nothing hashes the transcript after it (a TLS 1.2
         # connection has no post-handshake messages that do), so it is not added.
         io.send_message(Finished(verify_data))

@@ -55,6 +55,16 @@ class Transcript:
         digest = self._digest = h.copy().finalize()
         return digest
 
+    def final_digest(self) -> bytes:
+        """``digest()`` for the last hash a handshake asks for (a TLS 1.2 side's second
+        Finished): the running hash is finalized itself, not a copy of it, and the transcript
+        cannot be hashed again."""
+        h = self._hash
+        assert h is not None, "transcript hash not started"
+        self._hash = None
+        h.update(b"".join(self.messages[self._hashed:]))
+        return h.finalize()
+
     def fork(self) -> Transcript:
         """An independent copy (post-handshake authentication extends the handshake's
         transcript once per request, RFC 8446 §4.4)."""
