@@ -332,22 +332,7 @@ class Prf12:
         """
         length, client_key, server_key, client_iv, server_iv = _key_block_layout(
             suite.key_len, suite.iv_len)
-        # P_hash (see _p_hash), written out: it runs twice a handshake.
-        copy = self._copy
-        seed = b"key expansion" + server_random + client_random
-        h = copy()
-        h.update(seed)
-        a = h.finalize()
-        h = copy()
-        h.update(a + seed)
-        block = h.finalize()
-        while len(block) < length:
-            h = copy()
-            h.update(a)
-            a = h.finalize()
-            h = copy()
-            h.update(a + seed)
-            block += h.finalize()
+        block = _p_hash(self._copy, b"key expansion" + server_random + client_random, length)
         return block[client_key], block[server_key], block[client_iv], block[server_iv]
 
     def finished(self, label: bytes, handshake_hash: bytes) -> bytes:
@@ -407,27 +392,7 @@ def master_secret_12(
 
 def extended_master_secret_12(hash: _HashAlg, premaster: bytes, session_hash: bytes) -> bytes:
     """RFC 7627 §4: session_hash = Hash(handshake messages through ClientKeyExchange)."""
-    # P_hash (see _p_hash) to 48 bytes, written out: it runs twice a handshake. One block of
-    # SHA-384, two of SHA-256; the key's last use takes the keyed HMAC itself, not a copy.
-    keyed = _hmac.HMAC(premaster, hash)
-    seed = b"extended master secret" + session_hash
-    h = keyed.copy()
-    h.update(seed)
-    a = h.finalize()  # A(1)
-    if hash.digest_size >= 48:
-        keyed.update(a + seed)
-        return keyed.finalize()[:48]
-    h = keyed.copy()
-    h.update(a + seed)
-    out = h.finalize()
-    while len(out) < 48:
-        h = keyed.copy()
-        h.update(a)
-        a = h.finalize()  # A(i)
-        h = keyed.copy()
-        h.update(a + seed)
-        out += h.finalize()
-    return out[:48]
+    return _p_hash(_hmac.HMAC(premaster, hash).copy, b"extended master secret" + session_hash, 48)
 
 
 def key_block_12(
