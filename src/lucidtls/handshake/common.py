@@ -208,9 +208,8 @@ def decode_repeated(cls: Any, body: bytes) -> Any:
     return _decode_cached(cls, body)
 
 
-@functools.lru_cache(maxsize=64)
-def _decode_cached(cls: Any, body: bytes) -> Any:
-    return decode(cls, body)
+# decode itself, cached: no frame of its own around a first decode
+_decode_cached = functools.lru_cache(maxsize=64)(decode)
 
 
 def view_repeated(msg: Any, view_cls: type[V]) -> V | None:

@@ -67,7 +67,7 @@ def split_extensions(block: bytes, what: str) -> RawExtensions:
         _refuse_duplicates(out, what)
         raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
                           "overruns the extension block")
-    if len(out) > 1 and len(dict(out)) != len(out):
+    if len(dict(out)) != len(out):
         _refuse_duplicates(out, what)
     return out
 
@@ -225,7 +225,8 @@ class _EmptyExtension:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        _require_empty(data, cls.ext_type.name)
+        if data:  # (the name only for the error: an enum member's name is a property)
+            _require_empty(data, cls.ext_type.name)
         return cls()
 
 

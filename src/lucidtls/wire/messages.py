@@ -323,20 +323,23 @@ class Certificate13(_Message):
         if pos + int.from_bytes(body[pos - 3:pos], "big") != end:
             return cls._decode_with_reader(body)
         entries: list[CertificateEntry] = []
+        append = entries.append
+        from_bytes = int.from_bytes
         while pos < end:
-            cert_len = int.from_bytes(body[pos:pos + 3], "big")
-            extensions_at = pos + 5 + cert_len
+            start = pos + 3
+            cert_end = start + from_bytes(body[pos:start], "big")
             try:
-                (extensions_len,) = _U16.unpack_from(body, extensions_at - 2)
+                (extensions_len,) = _U16.unpack_from(body, cert_end)
             except struct.error:
                 return cls._decode_with_reader(body)
-            next_pos = extensions_at + extensions_len
-            if not cert_len or next_pos > end:
+            pos = cert_end + 2 + extensions_len
+            if start == cert_end or pos > end:
                 return cls._decode_with_reader(body)
-            extensions = split_extensions(body[extensions_at:next_pos],
-                                          "CertificateEntry.extensions") if extensions_len else []
-            entries.append(CertificateEntry(body[pos + 3:extensions_at - 2], extensions))
-            pos = next_pos
+            if extensions_len:
+                append(CertificateEntry(body[start:cert_end], split_extensions(
+                    body[cert_end + 2:pos], "CertificateEntry.extensions")))
+            else:
+                append(CertificateEntry(body[start:cert_end], []))
         return cls(body[1:1 + body[0]], entries)
 
     @classmethod
