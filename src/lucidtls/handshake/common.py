@@ -156,16 +156,19 @@ U16 = struct.Struct(">H")
 U16_PAIR = struct.Struct(">HH")  # an extension's type and length; a scheme and its length
 
 
-_CERTIFICATE_VERIFY = int(HandshakeType.CERTIFICATE_VERIFY)  # a global: read per handshake
+# The Handshake header (msg_type, u24 length; RFC 8446 §4) of a CertificateVerify, then its
+# algorithm and its signature's length: one pack.
+_CERTIFICATE_VERIFY_HEAD = struct.Struct(">IHH")
+_CERTIFICATE_VERIFY = int(HandshakeType.CERTIFICATE_VERIFY) << 24 | 4  # + len(signature)
 
 
 def certificate_verify_message(io: HandshakeIO, scheme: int, signature: bytes) -> Any:
     """CertificateVerify (RFC 8446 §4.4.3, RFC 5246 §7.4.8): its algorithm and its
     signature<0..2^16-1>, framed; the message object when a hook may reshape messages."""
-    if io.reshaping or len(signature) > 0xFFFF:
+    n = len(signature)
+    if io.reshaping or n > 0xFFFF:
         return CertificateVerify(scheme, signature)
-    return Encoded(frame_handshake(_CERTIFICATE_VERIFY,
-                                   U16_PAIR.pack(scheme, len(signature)) + signature))
+    return Encoded(_CERTIFICATE_VERIFY_HEAD.pack(_CERTIFICATE_VERIFY + n, scheme, n) + signature)
 
 
 def server_hello_message(io: HandshakeIO, random: bytes, session_id: bytes, cipher_suite: int,
@@ -217,8 +220,11 @@ def view_repeated(msg: Any, view_cls: type[V]) -> V | None:
     """``msg.view(view_cls)`` for an extension a peer sends the same on every handshake (the
     requests and acknowledgements in decode_repeated's messages, a ServerHello's version):
     parsed once per distinct extension_data (a pure function of the bytes, as above)."""
-    data = msg.ext(view_cls.ext_type)
-    return None if data is None else parse_view(view_cls, data)
+    ext_type = view_cls.ext_type  # msg.ext(), inlined: five lookups a handshake
+    for t, data in msg.extensions:
+        if t == ext_type:
+            return parse_view(view_cls, data)
+    return None
 
 
 def view_in(extensions: dict[int, bytes], view_cls: type[V]) -> V | None:
@@ -269,6 +275,10 @@ def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: AbstractS
 
 
 def parse_certificates(ders: Sequence[bytes]) -> list[x509.Certificate]:
+    try:
+        return list(map(load_certificate, ders))
+    except ValueError:
+        pass  # parsed again below, one by one, to name the certificate
     certs = []
     for i, der in enumerate(ders):
         try:
