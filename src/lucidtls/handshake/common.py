@@ -119,18 +119,19 @@ def certificate_message(io: HandshakeIO, cred: Credential, tls13: bool,
     """The Certificate message carrying *cred*'s chain (RFC 8446 §4.4.2 with *context* and no
     entry extensions; RFC 5246 §7.4.2). Its encoding depends on the credential alone, so it is
     kept on the credential; a hook that reshapes messages gets the message object instead."""
-    def build() -> Any:
-        if tls13:
-            return Certificate13(context, [CertificateEntry(der, []) for der in cred.chain_der])
-        return Certificate12(list(cred.chain_der))
-
     if io.reshaping or context:
-        return build()
+        return _certificate(cred, tls13, context)
     key = "certificate13" if tls13 else "certificate12"
     encoded = cred.encoded.get(key)
     if encoded is None:
-        encoded = cred.encoded[key] = Encoded(build().to_bytes())
+        encoded = cred.encoded[key] = Encoded(_certificate(cred, tls13, context).to_bytes())
     return encoded
+
+
+def _certificate(cred: Credential, tls13: bool, context: bytes) -> Any:
+    if tls13:
+        return Certificate13(context, [CertificateEntry(der, []) for der in cred.chain_der])
+    return Certificate12(list(cred.chain_der))
 
 
 def preencoded(io: HandshakeIO, config: object, key: Hashable, build: Callable[[], Any]) -> Any:
@@ -260,11 +261,14 @@ def forget_peers() -> None:
     parsed.public_key.cache_clear()
 
 
-def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: AbstractSet[int],
+def check_extensions(extensions: Sequence[tuple[int, bytes]], allowed: AbstractSet[int],
                      where: str, offered: AbstractSet[int] | None = None) -> None:
     """RFC 8446 §4.2: a known extension in a message where it does not belong is
     illegal_parameter; in a response, an extension we did not offer is unsupported_extension."""
-    for ext_type, _ in extensions:
+    types = dict(extensions).keys()  # the usual case, every type allowed and offered, at once
+    if types <= allowed and (offered is None or types <= offered):
+        return
+    for ext_type, _ in extensions:  # the first fault, in the message's order
         if offered is not None and ext_type not in offered:
             raise alert_error(AlertDescription.unsupported_extension,
                               f"{where} carries {describe(ExtensionType, ext_type)}, "
