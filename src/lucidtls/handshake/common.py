@@ -221,10 +221,13 @@ def view_repeated(msg: Any, view_cls: type[V]) -> V | None:
     """``msg.view(view_cls)`` for an extension a peer sends the same on every handshake (the
     requests and acknowledgements in decode_repeated's messages, a ServerHello's version):
     parsed once per distinct extension_data (a pure function of the bytes, as above)."""
-    ext_type = view_cls.ext_type  # msg.ext(), inlined: five lookups a handshake
+    ext_type = view_cls.ext_type  # msg.ext() and parse_view(), inlined: five a handshake
     for t, data in msg.extensions:
         if t == ext_type:
-            return parse_view(view_cls, data)
+            if len(data) > MAX_CACHED_EXTENSION:
+                return view_cls.decode(data)
+            view: V = _parse_cached(view_cls.decode, data)
+            return view
     return None
 
 

@@ -87,7 +87,7 @@ def split_hello_extensions(block: bytes, what: str) -> RawExtensions:
     a malformed block raises every time (exceptions are not cached). A block that may hold a
     key share or a PSK (its type's two bytes appear anywhere in it) is split every time, since
     it never repeats. The result is a new list each time; the pairs in it are shared."""
-    if len(block) > MAX_CACHED_BLOCK or _KEY_SHARE_TYPE in block or _PSK_TYPE in block:
+    if _KEY_SHARE_TYPE in block or _PSK_TYPE in block or len(block) > MAX_CACHED_BLOCK:
         return split_extensions(block, what)
     return list(_split_cached(block, what))
 
