@@ -104,6 +104,7 @@ def _empty_body(body: bytes, name: str) -> None:
 # --- hellos -------------------------------------------------------------------------------------
 _EXTENSION_TYPE = operator.itemgetter(0)
 _PRE_SHARED_KEY = int(ExtensionType.pre_shared_key)  # a global: an enum attribute costs ~10
+_PSK_TYPE = _U16.pack(_PRE_SHARED_KEY)
 
 
 def _check_pre_shared_key_last(extensions: RawExtensions) -> None:
@@ -150,8 +151,10 @@ class ClientHello(_Message, HasExtensions):
         if (session_id_len > 32 or suites_len < 2 or suites_len & 1 or not compression_len
                 or extensions_at + 2 + extensions_len != len(body)):
             return cls._decode_with_reader(body)
-        extensions = split_hello_extensions(body[extensions_at + 2:], "ClientHello.extensions")
-        _check_pre_shared_key_last(extensions)
+        block = body[extensions_at + 2:]
+        extensions = split_hello_extensions(block, "ClientHello.extensions")
+        if _PSK_TYPE in block:  # its type's two bytes appear somewhere: is it the last?
+            _check_pre_shared_key_last(extensions)
         suites = list(struct.unpack_from(f">{suites_len >> 1}H", body, suites_at + 2))
         return cls(random, body[35:suites_at], suites, extensions, legacy_version,
                    body[compression_at + 1:extensions_at], False)
