@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import operator
 import struct
 from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
@@ -226,7 +225,7 @@ def view_repeated(msg: Any, view_cls: type[V]) -> V | None:
         if t == ext_type:
             if len(data) > MAX_CACHED_EXTENSION:
                 return view_cls.decode(data)
-            view: V = _parse_cached(view_cls.decode, data)
+            view: V = _parse_cached(view_cls, data)
             return view
     return None
 
@@ -243,14 +242,13 @@ def parse_view(view_cls: type[V], data: bytes) -> V:
     sends the same on every connection (never for key shares, new each time)."""
     if len(data) > MAX_CACHED_EXTENSION:
         return view_cls.decode(data)
-    view: V = _parse_cached(view_cls.decode, data)  # (lru_cache's wrapper returns Any)
+    view: V = _parse_cached(view_cls, data)  # (lru_cache's wrapper returns Any)
     return view
 
 
-# ``decode(data)``, cached by the (bound) decode and the data: operator.call makes no frame of
-# its own around a first parse. Two views of one type are one decode (classmethods bound to
-# one class compare equal).
-_parse_cached = functools.lru_cache(maxsize=128)(operator.call)
+@functools.lru_cache(maxsize=128)
+def _parse_cached(view_cls: type[V], data: bytes) -> V:
+    return view_cls.decode(data)
 
 
 def forget_peers() -> None:
@@ -264,14 +262,11 @@ def forget_peers() -> None:
     parsed.public_key.cache_clear()
 
 
-def check_extensions(extensions: Sequence[tuple[int, bytes]], allowed: AbstractSet[int],
+def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: AbstractSet[int],
                      where: str, offered: AbstractSet[int] | None = None) -> None:
     """RFC 8446 §4.2: a known extension in a message where it does not belong is
     illegal_parameter; in a response, an extension we did not offer is unsupported_extension."""
-    types = dict(extensions).keys()  # the usual case, every type allowed and offered, at once
-    if types <= allowed and (offered is None or types <= offered):
-        return
-    for ext_type, _ in extensions:  # the first fault, in the message's order
+    for ext_type, _ in extensions:
         if offered is not None and ext_type not in offered:
             raise alert_error(AlertDescription.unsupported_extension,
                               f"{where} carries {describe(ExtensionType, ext_type)}, "
