@@ -40,6 +40,18 @@ def test_decode_repeated_shares_a_decoding_and_refuses_bad_bytes_every_time() ->
             parse_view(X.SupportedGroups, b"\x00\x03\x00\x1d\x00")
 
 
+def test_parse_view_keeps_views_of_different_types_apart() -> None:
+    # one extension_data, two view types (a subclass among them): two decodings, each its type
+    data = b"\x00\x02\x04\x03"
+    algorithms = parse_view(X.SignatureAlgorithms, data)
+    cert_algorithms = parse_view(X.SignatureAlgorithmsCert, data)
+    assert type(algorithms) is X.SignatureAlgorithms
+    assert type(cert_algorithms) is X.SignatureAlgorithmsCert
+    assert parse_view(X.SignatureAlgorithms, bytes(data)) is algorithms
+    assert parse_view(X.SignatureAlgorithmsCert, bytes(data)) is cert_algorithms
+    assert type(parse_view(X.SupportedGroups, data)) is X.SupportedGroups
+
+
 def _handshake(client_cfg: ClientConfig, server_cfg: ServerConfig) -> tuple[bool, bool]:
     client = ClientConnection(client_cfg, "localhost")
     server = ServerConnection(server_cfg)

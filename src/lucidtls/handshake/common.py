@@ -118,18 +118,19 @@ def certificate_message(io: HandshakeIO, cred: Credential, tls13: bool,
     """The Certificate message carrying *cred*'s chain (RFC 8446 §4.4.2 with *context* and no
     entry extensions; RFC 5246 §7.4.2). Its encoding depends on the credential alone, so it is
     kept on the credential; a hook that reshapes messages gets the message object instead."""
-    def build() -> Any:
-        if tls13:
-            return Certificate13(context, [CertificateEntry(der, []) for der in cred.chain_der])
-        return Certificate12(list(cred.chain_der))
-
     if io.reshaping or context:
-        return build()
+        return _certificate(cred, tls13, context)
     key = "certificate13" if tls13 else "certificate12"
     encoded = cred.encoded.get(key)
     if encoded is None:
-        encoded = cred.encoded[key] = Encoded(build().to_bytes())
+        encoded = cred.encoded[key] = Encoded(_certificate(cred, tls13, context).to_bytes())
     return encoded
+
+
+def _certificate(cred: Credential, tls13: bool, context: bytes) -> Any:
+    if tls13:
+        return Certificate13(context, [CertificateEntry(der, []) for der in cred.chain_der])
+    return Certificate12(list(cred.chain_der))
 
 
 def preencoded(io: HandshakeIO, config: object, key: Hashable, build: Callable[[], Any]) -> Any:
@@ -155,16 +156,19 @@ U16 = struct.Struct(">H")
 U16_PAIR = struct.Struct(">HH")  # an extension's type and length; a scheme and its length
 
 
-_CERTIFICATE_VERIFY = int(HandshakeType.CERTIFICATE_VERIFY)  # a global: read per handshake
+# The Handshake header (msg_type, u24 length; RFC 8446 §4) of a CertificateVerify, then its
+# algorithm and its signature's length: one pack.
+_CERTIFICATE_VERIFY_HEAD = struct.Struct(">IHH")
+_CERTIFICATE_VERIFY = int(HandshakeType.CERTIFICATE_VERIFY) << 24 | 4  # + len(signature)
 
 
 def certificate_verify_message(io: HandshakeIO, scheme: int, signature: bytes) -> Any:
     """CertificateVerify (RFC 8446 §4.4.3, RFC 5246 §7.4.8): its algorithm and its
     signature<0..2^16-1>, framed; the message object when a hook may reshape messages."""
-    if io.reshaping or len(signature) > 0xFFFF:
+    n = len(signature)
+    if io.reshaping or n > 0xFFFF:
         return CertificateVerify(scheme, signature)
-    return Encoded(frame_handshake(_CERTIFICATE_VERIFY,
-                                   U16_PAIR.pack(scheme, len(signature)) + signature))
+    return Encoded(_CERTIFICATE_VERIFY_HEAD.pack(_CERTIFICATE_VERIFY + n, scheme, n) + signature)
 
 
 def server_hello_message(io: HandshakeIO, random: bytes, session_id: bytes, cipher_suite: int,
@@ -208,17 +212,22 @@ def decode_repeated(cls: Any, body: bytes) -> Any:
     return _decode_cached(cls, body)
 
 
-@functools.lru_cache(maxsize=64)
-def _decode_cached(cls: Any, body: bytes) -> Any:
-    return decode(cls, body)
+# decode itself, cached: no frame of its own around a first decode
+_decode_cached = functools.lru_cache(maxsize=64)(decode)
 
 
 def view_repeated(msg: Any, view_cls: type[V]) -> V | None:
     """``msg.view(view_cls)`` for an extension a peer sends the same on every handshake (the
     requests and acknowledgements in decode_repeated's messages, a ServerHello's version):
     parsed once per distinct extension_data (a pure function of the bytes, as above)."""
-    data = msg.ext(view_cls.ext_type)
-    return None if data is None else parse_view(view_cls, data)
+    ext_type = view_cls.ext_type  # msg.ext() and parse_view(), inlined: five a handshake
+    for t, data in msg.extensions:
+        if t == ext_type:
+            if len(data) > MAX_CACHED_EXTENSION:
+                return view_cls.decode(data)
+            view: V = _parse_cached(view_cls, data)
+            return view
+    return None
 
 
 def view_in(extensions: dict[int, bytes], view_cls: type[V]) -> V | None:
@@ -268,6 +277,10 @@ def check_extensions(extensions: Iterable[tuple[int, bytes]], allowed: AbstractS
 
 
 def parse_certificates(ders: Sequence[bytes]) -> list[x509.Certificate]:
+    try:
+        return list(map(load_certificate, ders))
+    except ValueError:
+        pass  # parsed again below, one by one, to name the certificate
     certs = []
     for i, der in enumerate(ders):
         try:

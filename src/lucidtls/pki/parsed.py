@@ -13,18 +13,15 @@ from __future__ import annotations
 import functools
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 CACHE_SIZE = 128  # certificates; a few hundred KiB at most
 
 
-@functools.lru_cache(maxsize=CACHE_SIZE)
-def load_certificate(der: bytes) -> x509.Certificate:
-    """``x509.load_der_x509_certificate``, cached. A ValueError is raised again each time."""
-    return x509.load_der_x509_certificate(der)
+# The caches wrap cryptography's own functions (no Python frame of ours around a first parse).
 
+# ``x509.load_der_x509_certificate(der)``, cached. A ValueError is raised again each time.
+load_certificate = functools.lru_cache(maxsize=CACHE_SIZE)(x509.load_der_x509_certificate)
 
-@functools.lru_cache(maxsize=CACHE_SIZE)
-def public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes:
-    """``cert.public_key()``, cached (certificates hash and compare by their DER)."""
-    return cert.public_key()
+# ``cert.public_key()``, cached (certificates hash and compare by their DER).
+public_key = functools.lru_cache(
+    maxsize=CACHE_SIZE)(x509.Certificate.public_key)

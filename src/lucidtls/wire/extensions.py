@@ -67,7 +67,7 @@ def split_extensions(block: bytes, what: str) -> RawExtensions:
         _refuse_duplicates(out, what)
         raise DecodeError(f"{what}: extension_data of {describe(ExtensionType, ext_type)} "
                           "overruns the extension block")
-    if len(out) > 1 and len(dict(out)) != len(out):
+    if len(dict(out)) != len(out):
         _refuse_duplicates(out, what)
     return out
 
@@ -87,7 +87,7 @@ def split_hello_extensions(block: bytes, what: str) -> RawExtensions:
     a malformed block raises every time (exceptions are not cached). A block that may hold a
     key share or a PSK (its type's two bytes appear anywhere in it) is split every time, since
     it never repeats. The result is a new list each time; the pairs in it are shared."""
-    if len(block) > MAX_CACHED_BLOCK or _KEY_SHARE_TYPE in block or _PSK_TYPE in block:
+    if _KEY_SHARE_TYPE in block or _PSK_TYPE in block or len(block) > MAX_CACHED_BLOCK:
         return split_extensions(block, what)
     return list(_split_cached(block, what))
 
@@ -225,7 +225,8 @@ class _EmptyExtension:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        _require_empty(data, cls.ext_type.name)
+        if data:  # (the name only for the error: an enum member's name is a property)
+            _require_empty(data, cls.ext_type.name)
         return cls()
 
 

@@ -104,6 +104,7 @@ def _empty_body(body: bytes, name: str) -> None:
 # --- hellos -------------------------------------------------------------------------------------
 _EXTENSION_TYPE = operator.itemgetter(0)
 _PRE_SHARED_KEY = int(ExtensionType.pre_shared_key)  # a global: an enum attribute costs ~10
+_PSK_TYPE = _U16.pack(_PRE_SHARED_KEY)
 
 
 def _check_pre_shared_key_last(extensions: RawExtensions) -> None:
@@ -150,8 +151,10 @@ class ClientHello(_Message, HasExtensions):
         if (session_id_len > 32 or suites_len < 2 or suites_len & 1 or not compression_len
                 or extensions_at + 2 + extensions_len != len(body)):
             return cls._decode_with_reader(body)
-        extensions = split_hello_extensions(body[extensions_at + 2:], "ClientHello.extensions")
-        _check_pre_shared_key_last(extensions)
+        block = body[extensions_at + 2:]
+        extensions = split_hello_extensions(block, "ClientHello.extensions")
+        if _PSK_TYPE in block:  # its type's two bytes appear somewhere: is it the last?
+            _check_pre_shared_key_last(extensions)
         suites = list(struct.unpack_from(f">{suites_len >> 1}H", body, suites_at + 2))
         return cls(random, body[35:suites_at], suites, extensions, legacy_version,
                    body[compression_at + 1:extensions_at], False)
@@ -323,20 +326,23 @@ class Certificate13(_Message):
         if pos + int.from_bytes(body[pos - 3:pos], "big") != end:
             return cls._decode_with_reader(body)
         entries: list[CertificateEntry] = []
+        append = entries.append
+        from_bytes = int.from_bytes
         while pos < end:
-            cert_len = int.from_bytes(body[pos:pos + 3], "big")
-            extensions_at = pos + 5 + cert_len
+            start = pos + 3
+            cert_end = start + from_bytes(body[pos:start], "big")
             try:
-                (extensions_len,) = _U16.unpack_from(body, extensions_at - 2)
+                (extensions_len,) = _U16.unpack_from(body, cert_end)
             except struct.error:
                 return cls._decode_with_reader(body)
-            next_pos = extensions_at + extensions_len
-            if not cert_len or next_pos > end:
+            pos = cert_end + 2 + extensions_len
+            if start == cert_end or pos > end:
                 return cls._decode_with_reader(body)
-            extensions = split_extensions(body[extensions_at:next_pos],
-                                          "CertificateEntry.extensions") if extensions_len else []
-            entries.append(CertificateEntry(body[pos + 3:extensions_at - 2], extensions))
-            pos = next_pos
+            if extensions_len:
+                append(CertificateEntry(body[start:cert_end], split_extensions(
+                    body[cert_end + 2:pos], "CertificateEntry.extensions")))
+            else:
+                append(CertificateEntry(body[start:cert_end], []))
         return cls(body[1:1 + body[0]], entries)
 
     @classmethod
