@@ -409,24 +409,9 @@ class KeyShareClientHello:
 
     @classmethod
     def decode(cls, data: bytes) -> KeyShareClientHello:
-        end = len(data)
-        if end < 2 or (data[0] << 8 | data[1]) != end - 2:
-            return cls._decode_with_reader(data)
-        entries: list[KeyShareEntry] = []
-        pos = 2
-        while pos < end:
-            try:
-                group, n = _U16_U16.unpack_from(data, pos)
-            except struct.error:
-                return cls._decode_with_reader(data)
-            start = pos + 4
-            pos = start + n
-            if not n or pos > end:
-                return cls._decode_with_reader(data)
-            entries.append(KeyShareEntry(group, data[start:pos]))
-        if len(entries) > 1 and len({entry.group for entry in entries}) != len(entries):
-            return cls._decode_with_reader(data)
-        return cls(entries)
+        # key_shares_by_group is the one direct reader (groups are unique, so the dict keeps
+        # every entry, in order); anything malformed raises from _decode_with_reader there.
+        return cls([KeyShareEntry(group, key) for group, key in key_shares_by_group(data).items()])
 
     @classmethod
     def _decode_with_reader(cls, data: bytes) -> KeyShareClientHello:
@@ -447,8 +432,9 @@ class KeyShareClientHello:
 
 def key_shares_by_group(data: bytes) -> dict[int, bytes]:
     """A ClientHello's key_share extension_data as ``{group: key_exchange}``, in the client's
-    order: what ``KeyShareClientHello.decode(data)`` gives, without an object per entry (a
-    server reads it on every handshake), and for anything else the same error."""
+    order, without an object per entry (a server reads it on every handshake, and
+    ``KeyShareClientHello.decode`` is built on this); anything else raises from
+    ``KeyShareClientHello._decode_with_reader``, which names the fault."""
     end = len(data)
     if end >= 2 and (data[0] << 8 | data[1]) == end - 2:
         shares: dict[int, bytes] = {}
@@ -480,11 +466,12 @@ class KeyShareServerHello:
 
     @classmethod
     def decode(cls, data: bytes) -> KeyShareServerHello:
-        # One KeyShareEntry filling the extension: group(2) || key_exchange<1..2^16-1>.
-        if len(data) > 4:
-            group, n = _U16_U16.unpack_from(data)
-            if n == len(data) - 4:
-                return cls(KeyShareEntry(group, data[4:]))
+        return cls(KeyShareEntry(*key_share_server_hello(data)))
+
+    @classmethod
+    def _decode_with_reader(cls, data: bytes) -> KeyShareServerHello:
+        # One KeyShareEntry filling the extension: group(2) || key_exchange<1..2^16-1>; here
+        # for anything key_share_server_hello does not take directly, to name the fault.
         if len(data) < 4:
             raise DecodeError(f"truncated key_share: {len(data)} byte(s)")
         n = (data[2] << 8) | data[3]
@@ -496,14 +483,14 @@ class KeyShareServerHello:
 
 
 def key_share_server_hello(data: bytes) -> tuple[int, bytes]:
-    """A ServerHello's key_share extension_data as ``(group, key_exchange)``: what
-    ``KeyShareServerHello.decode(data).entry`` holds, without the two objects (a client reads
-    one per handshake), and for anything else the same error."""
+    """A ServerHello's key_share extension_data as ``(group, key_exchange)``, without the two
+    objects of ``KeyShareServerHello`` (a client reads one per handshake, and the class's
+    ``decode`` is built on this); anything else is named by its ``_decode_with_reader``."""
     if len(data) > 4:
         group, n = _U16_U16.unpack_from(data)
         if n == len(data) - 4:
             return group, data[4:]
-    entry = KeyShareServerHello.decode(data).entry
+    entry = KeyShareServerHello._decode_with_reader(data).entry
     return entry.group, entry.key_exchange
 
 
