@@ -50,6 +50,7 @@ from lucidtls.wire.enums import (
     SignatureScheme,
     describe,
 )
+from lucidtls.wire.extensions import EMPTY_RENEGOTIATION_INFO, UNCOMPRESSED_ONLY
 from lucidtls.wire.messages import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
@@ -88,10 +89,6 @@ _EC_POINT_FORMATS = int(E.ec_point_formats)
 _ALPN = int(E.application_layer_protocol_negotiation)
 _CERTIFICATE_REQUEST = int(HT.CERTIFICATE_REQUEST)
 _SCSV_RENEGOTIATION = int(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
-# The usual extension_data of two ServerHello extensions: an empty renegotiated_connection
-# (RFC 5746 §3.4), and the list [uncompressed] (RFC 8422 §5.1.2).
-_EMPTY_RENEGOTIATION_INFO = X.RenegotiationInfo(b"").encode()
-_UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPE_FOR_AUTH = {"RSA": 1, "ECDSA": 64}
 # What each step waits for, built once (an Expect is immutable).
@@ -180,7 +177,7 @@ class Client12:
         # distinct value), which refuses a malformed one with decode_error.
         # RFC 5746 §3.4: in an initial handshake the extension must be empty.
         ri = exts.get(_RENEGOTIATION_INFO)
-        if ri is not None and ri != _EMPTY_RENEGOTIATION_INFO:
+        if ri is not None and ri != EMPTY_RENEGOTIATION_INFO:
             view_in(exts, X.RenegotiationInfo)
             raise alert_error(A.handshake_failure,
                               "ServerHello renegotiation_info is not empty (RFC 5746 §3.4)")
@@ -194,7 +191,7 @@ class Client12:
                               "server does not support the extended master secret (RFC 7627), "
                               "which we require")
         pf = exts.get(_EC_POINT_FORMATS)
-        if pf is not None and pf != _UNCOMPRESSED_ONLY:
+        if pf is not None and pf != UNCOMPRESSED_ONLY:
             pf_view = view_in(exts, X.ECPointFormats)
             if pf_view is not None and 0 not in pf_view.formats:
                 raise alert_error(A.illegal_parameter,

@@ -48,6 +48,7 @@ from lucidtls.wire.enums import (
     describe_list,
     version_label,
 )
+from lucidtls.wire.extensions import EMPTY_RENEGOTIATION_INFO, UNCOMPRESSED_ONLY
 from lucidtls.wire.messages import (
     DOWNGRADE_TLS12,
     Certificate12,
@@ -81,12 +82,10 @@ _SCSV_FALLBACK = int(CipherSuite.TLS_FALLBACK_SCSV)
 # RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1); RFC 8422 §5.5: ecdsa_sign(64).
 _CERT_TYPES = bytes((1, 64))
 # Extensions the ServerHello sends unchanged on every handshake: (type, extension_data).
-_EMPTY_RENEGOTIATION_INFO = X.RenegotiationInfo(b"").encode()  # RFC 5746 §3.6
-_RENEGOTIATION_INFO_EXT = (int(E.renegotiation_info), _EMPTY_RENEGOTIATION_INFO)
+_RENEGOTIATION_INFO_EXT = (int(E.renegotiation_info), EMPTY_RENEGOTIATION_INFO)
 _EXTENDED_MASTER_SECRET_EXT = (int(E.extended_master_secret), b"")  # RFC 7627 §5.1
 _SERVER_NAME_ACK_EXT = (int(E.server_name), b"")  # RFC 6066 §3
-_UNCOMPRESSED_ONLY = X.ECPointFormats([0]).encode()  # the list [uncompressed]: RFC 8422 §5.1.2
-_EC_POINT_FORMATS_EXT = (int(E.ec_point_formats), _UNCOMPRESSED_ONLY)  # RFC 8422 §5.2
+_EC_POINT_FORMATS_EXT = (int(E.ec_point_formats), UNCOMPRESSED_ONLY)  # RFC 8422 §5.2
 # The code points read on every handshake, as plain ints: an IntEnum class attribute read goes
 # through EnumType's __getattr__ hook (~100 ns against ~10 ns for a global).
 _RENEGOTIATION_INFO = int(E.renegotiation_info)
@@ -180,7 +179,7 @@ class Server12:
         exts = self.hs.client_exts
         # RFC 5746 §3.6: the signal is the SCSV or an empty renegotiation_info.
         ri = exts.get(_RENEGOTIATION_INFO)
-        if ri is not None and ri != _EMPTY_RENEGOTIATION_INFO:
+        if ri is not None and ri != EMPTY_RENEGOTIATION_INFO:
             self.hs.view(X.RenegotiationInfo)
             raise alert_error(A.handshake_failure, "initial ClientHello carries a non-empty "
                               "renegotiation_info (RFC 5746 §3.6)")
@@ -197,7 +196,7 @@ class Server12:
                               "which this server requires")
         # RFC 8422 §5.1.2: the uncompressed point format is mandatory when the list is sent.
         pf = exts.get(_EC_POINT_FORMATS)
-        if pf is not None and pf != _UNCOMPRESSED_ONLY:
+        if pf is not None and pf != UNCOMPRESSED_ONLY:
             pf_view = self.hs.view(X.ECPointFormats)
             if pf_view is not None and 0 not in pf_view.formats:
                 raise alert_error(A.illegal_parameter,

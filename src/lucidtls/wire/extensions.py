@@ -738,6 +738,13 @@ class ECPointFormats:
 
 
 # --- certificate_authorities (RFC 8446 §4.2.4) ------------------------------------------------
+# The usual extension_data of two TLS 1.2 hello extensions, which both ends send and compare as
+# bytes: an empty renegotiated_connection (RFC 5746 §3.4, §3.6), and the list [uncompressed]
+# (RFC 8422 §5.1.2).
+EMPTY_RENEGOTIATION_INFO = RenegotiationInfo(b"").encode()
+UNCOMPRESSED_ONLY = ECPointFormats([0]).encode()
+
+
 def write_distinguished_names(w: Writer, names: list[bytes]) -> None:
     with w.prefixed(2):
         for name in names:
